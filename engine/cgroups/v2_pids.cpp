@@ -1,0 +1,19 @@
+// cgroup v2 pids controller (cgroup-v2.rst, "PID").
+#include "cgroups/cgroupfs.hpp"
+#include "cgroups/v2_controllers.hpp"
+#include "sys/fs.hpp"
+
+namespace berth::cgroups::detail::v2 {
+
+void apply_pids(const fs::path& dir, const Resources& r) {
+    if (!r.pids_limit) return;
+    write_value(dir / "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max");
+}
+
+void pids_stats(const fs::path& dir, Stats& s) {
+    if (!sys::exists(dir / "pids.current")) return;
+    s.pids_current = read_uint(dir / "pids.current");
+    s.pids_limit = read_uint_or_max(dir / "pids.max");
+}
+
+}  // namespace berth::cgroups::detail::v2
