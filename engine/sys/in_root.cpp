@@ -60,7 +60,7 @@ ParentAndName split_parent(std::string_view path) {
         out.name = std::string(path.substr(slash + 1));
     }
     if (out.name.empty() || out.name == "." || out.name == "..")
-        throw Error(Errc::invalid, "invalid path \"" + std::string(path) + "\": it must name a file or directory");
+        throw berth::Error(Errc::invalid, "invalid path \"" + std::string(path) + "\": it must name a file or directory");
     return out;
 }
 

@@ -5,6 +5,7 @@
 // outside it (CVE-2021-30465, CVE-2018-15664). Never join root and path as strings.
 #include <sys/types.h>
 
+#include <string>
 #include <string_view>
 
 #include "sys/fd.hpp"
