@@ -1,0 +1,107 @@
+#pragma once
+// A small rtnetlink client (NETLINK_ROUTE) for what container networking needs: bridges, veth
+// pairs, addresses and routes. No `ip` subprocesses and no libnl: one request per operation,
+// acknowledged by the kernel, on a socket that lives in one network namespace.
+//
+// Errors are sys::Error with the kernel's errno, worded as the operation and its object:
+//   netlink RTM_NEWLINK veth9f3a1c2 (peer eth0): File exists
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sys/fd.hpp"
+
+namespace berth::network {
+
+struct LinkInfo {
+    int index = 0;
+    std::string name;
+    std::string kind;  // "bridge", "veth", "" for a plain device
+    int master = 0;    // index of the bridge it is enslaved to, 0 if none
+    unsigned mtu = 0;
+    std::string mac;   // "02:42:ac:11:00:02"
+    bool up = false;   // IFF_UP
+};
+
+struct AddrInfo {
+    int index = 0;
+    int family = 0;       // AF_INET or AF_INET6
+    std::string address;  // "172.18.0.1"
+    int prefix = 0;
+};
+
+struct RouteInfo {
+    int family = 0;
+    std::string dst;  // "" for the default route
+    int prefix = 0;
+    std::string gateway;
+    int oif = 0;
+    unsigned table = 0;  // RT_TABLE_MAIN is 254, RT_TABLE_LOCAL 255
+    int type = 0;        // RTN_UNICAST, RTN_LOCAL, ...
+};
+
+class Netlink {
+public:
+    // A socket in the calling thread's current network namespace.
+    Netlink();
+    // A socket in another namespace: opened while the calling thread is switched into it (see
+    // netns.hpp); the socket stays bound to that namespace for its whole life.
+    static Netlink in_netns(int netns_fd);
+
+    Netlink(Netlink&&) noexcept = default;
+    Netlink& operator=(Netlink&&) noexcept = default;
+
+    // A bridge, up, with a fixed MAC (a bridge otherwise takes the lowest port's MAC and
+    // changes it as ports come and go, which upsets neighbours' ARP caches).
+    void create_bridge(const std::string& name, unsigned mtu, const std::string& mac);
+
+    // A veth pair: `name` here (enslaved to master_index when non-zero, brought up), and `peer`
+    // created directly inside the namespace peer_netns_fd under its final name (IFLA_NET_NS_FD),
+    // so no rename or move is needed. peer_mac may be empty (kernel picks one).
+    void create_veth(const std::string& name, int master_index, unsigned mtu, const std::string& peer,
+                     int peer_netns_fd, const std::string& peer_mac);
+
+    void set_master(const std::string& name, int master_index);
+    void set_up(const std::string& name, bool up = true);
+    void set_mtu(const std::string& name, unsigned mtu);
+    void set_mac(const std::string& name, const std::string& mac);
+    void rename(const std::string& name, const std::string& new_name);  // the link must be down
+
+    // family taken from the address text (v4 or v6).
+    void add_address(const std::string& link, const std::string& address, int prefix);
+    void del_address(const std::string& link, const std::string& address, int prefix);
+    void add_default_route(const std::string& gateway, const std::string& link);
+
+    void delete_link(const std::string& name);
+    // Deletes the link if it exists; true if it did.
+    bool delete_link_if_exists(const std::string& name);
+
+    std::optional<int> link_index(const std::string& name);
+    bool link_exists(const std::string& name) { return link_index(name).has_value(); }
+    std::optional<LinkInfo> link(const std::string& name);
+
+    std::vector<LinkInfo> links();
+    std::vector<AddrInfo> addresses(int family = 0);  // 0: both families
+    std::vector<RouteInfo> routes(int family);
+
+private:
+    explicit Netlink(sys::unique_fd fd);
+    struct Reply;
+    // Sends one request and waits for its ACK; throws sys::Error worded with what.
+    void request(std::vector<char>& msg, const std::string& what);
+    // Sends a dump request and hands every reply message to f.
+    template <typename F>
+    void dump(std::vector<char>& msg, const std::string& what, F&& f);
+    void set_link(const std::string& name, const std::string& what, const std::vector<char>& attrs,
+                  unsigned flags, unsigned change);
+
+    sys::unique_fd fd_;
+    std::uint32_t seq_ = 0;
+};
+
+// "02:42:ac:11:00:02" <-> 6 bytes. parse_mac returns nullopt on malformed text.
+std::optional<std::vector<unsigned char>> parse_mac(const std::string& mac);
+std::string format_mac(const unsigned char* b, size_t n);
+
+}  // namespace berth::network

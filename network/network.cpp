@@ -1,0 +1,710 @@
+#include "network/network.hpp"
+
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <set>
+
+#include "network/ipam.hpp"
+#include "network/netlink.hpp"
+#include "network/netns.hpp"
+#include "sys/error.hpp"
+#include "sys/fs.hpp"
+#include "sys/json.hpp"
+#include "sys/lock.hpp"
+#include "sys/random.hpp"
+#include "sys/strings.hpp"
+#include "sys/time.hpp"
+
+namespace berth::network {
+
+namespace {
+
+constexpr const char* kBridgeNameOpt = "com.docker.network.bridge.name";
+constexpr const char* kMtuOpt = "com.docker.network.driver.mtu";
+constexpr const char* kPortsFile = "published-ports.json";
+
+bool is_id(const std::string& s) {
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
+}
+
+// Interface names: 1..15 bytes (IFNAMSIZ - 1), no '/', ':', whitespace or quotes (they also go
+// into nft command text, quoted).
+bool valid_ifname(const std::string& s) {
+    if (s.empty() || s.size() > 15 || s == "." || s == "..") return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+}
+
+unsigned mtu_of(const Network& n) {
+    auto it = n.options.find(kMtuOpt);
+    if (it == n.options.end()) return 1500;
+    return static_cast<unsigned>(*str::parse_uint(it->second));
+}
+
+int prefix_of(const Network& n) { return Subnet4::parse(n.subnet).prefix; }
+
+BridgeRules rules_of(const Network& n) {
+    return BridgeRules{n.bridge, n.subnet, n.gateway, n.internal, n.dns()};
+}
+
+json to_json(const Network& n) {
+    json j;
+    j["Name"] = n.name;
+    j["Id"] = n.id;
+    j["Created"] = n.created;
+    j["Driver"] = n.driver;
+    j["EnableIPv6"] = n.ipv6;
+    j["Internal"] = n.internal;
+    j["Attachable"] = n.attachable;
+    j["Labels"] = n.labels;
+    j["Options"] = n.options;
+    json cfg = json::array();
+    if (!n.subnet.empty()) {
+        json c{{"Subnet", n.subnet}, {"Gateway", n.gateway}};
+        if (!n.ip_range.empty()) c["IPRange"] = n.ip_range;
+        cfg.push_back(c);
+    }
+    j["IPAM"] = {{"Driver", "default"}, {"Options", json::object()}, {"Config", cfg}};
+    json eps = json::object();
+    for (const auto& [cid, e] : n.endpoints)
+        eps[cid] = {{"Name", e.container_name}, {"EndpointID", e.endpoint_id}, {"IfName", e.ifname},
+                    {"IP", e.ip},           {"Prefix", e.prefix},          {"MacAddress", e.mac},
+                    {"HostVeth", e.host_veth}, {"Aliases", e.aliases}};
+    j["Berth"] = {{"Bridge", n.bridge}, {"LastIP", n.last_ip}, {"UserSubnet", n.user_subnet}, {"Endpoints", eps}};
+    return j;
+}
+
+Network from_json(const json& j) {
+    Network n;
+    n.name = j.at("Name").get<std::string>();
+    n.id = j.at("Id").get<std::string>();
+    n.created = j.value("Created", "");
+    n.driver = j.value("Driver", "bridge");
+    n.ipv6 = j.value("EnableIPv6", false);
+    n.internal = j.value("Internal", false);
+    n.attachable = j.value("Attachable", false);
+    n.labels = j.value("Labels", std::map<std::string, std::string>{});
+    n.options = j.value("Options", std::map<std::string, std::string>{});
+    if (j.contains("IPAM") && !j["IPAM"]["Config"].empty()) {
+        const auto& c = j["IPAM"]["Config"][0];
+        n.subnet = c.value("Subnet", "");
+        n.gateway = c.value("Gateway", "");
+        n.ip_range = c.value("IPRange", "");
+    }
+    const auto& b = j.at("Berth");
+    n.bridge = b.value("Bridge", "");
+    n.last_ip = b.value("LastIP", "");
+    n.user_subnet = b.value("UserSubnet", false);
+    for (const auto& [cid, e] : b.at("Endpoints").items()) {
+        EndpointRecord r;
+        r.container_id = cid;
+        r.container_name = e.value("Name", "");
+        r.endpoint_id = e.value("EndpointID", "");
+        r.ifname = e.value("IfName", "");
+        r.ip = e.value("IP", "");
+        r.prefix = e.value("Prefix", 0);
+        r.mac = e.value("MacAddress", "");
+        r.host_veth = e.value("HostVeth", "");
+        r.aliases = e.value("Aliases", std::vector<std::string>{});
+        n.endpoints[cid] = std::move(r);
+    }
+    return n;
+}
+
+json ports_to_json(const std::vector<PortMapping>& v) {
+    json a = json::array();
+    for (const auto& p : v)
+        a.push_back({{"HostIp", p.host_ip},
+                     {"HostPort", p.host_port},
+                     {"Proto", p.proto},
+                     {"ContainerIp", p.container_ip},
+                     {"ContainerPort", p.container_port}});
+    return a;
+}
+
+std::vector<PortMapping> ports_from_json(const json& a) {
+    std::vector<PortMapping> v;
+    for (const auto& p : a)
+        v.push_back({p.at("HostIp").get<std::string>(), p.at("HostPort").get<std::uint16_t>(),
+                     p.at("Proto").get<std::string>(), p.at("ContainerIp").get<std::string>(),
+                     p.at("ContainerPort").get<std::uint16_t>()});
+    return v;
+}
+
+std::map<std::string, std::vector<PortMapping>> load_ports(const store::Paths& paths) {
+    std::map<std::string, std::vector<PortMapping>> out;
+    auto text = sys::read_file_if_exists(paths.networks() / kPortsFile);
+    if (!text) return out;
+    auto j = json::parse(*text, nullptr, false);
+    if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt " + (paths.networks() / kPortsFile).string());
+    for (const auto& [cid, a] : j.items()) out[cid] = ports_from_json(a);
+    return out;
+}
+
+void save_ports(const store::Paths& paths, const std::map<std::string, std::vector<PortMapping>>& all) {
+    json j = json::object();
+    for (const auto& [cid, v] : all)
+        if (!v.empty()) j[cid] = ports_to_json(v);
+    sys::write_file_atomic(paths.networks() / kPortsFile, j.dump(2) + "\n", 0600);
+}
+
+bool overlaps_port(const PortMapping& a, const PortMapping& b) {
+    return a.proto == b.proto && a.host_port == b.host_port &&
+           (a.host_ip == b.host_ip || a.host_ip == "0.0.0.0" || b.host_ip == "0.0.0.0");
+}
+
+// Undoes a step unless commit()ed (STYLE.md, convention 8).
+class Undo {
+public:
+    explicit Undo(std::function<void()> f) : f_(std::move(f)) {}
+    ~Undo() {
+        if (f_) try {
+                f_();
+            } catch (...) {
+                // The original error is the one to report; cleanup runs again on detach/rm.
+            }
+    }
+    void commit() { f_ = nullptr; }
+
+private:
+    std::function<void()> f_;
+};
+
+}  // namespace
+
+std::string mac_for_ip(const std::string& ip) {
+    auto a = Ip4::parse(ip);
+    if (!a) throw_error(Errc::invalid, "invalid IP address: " + ip);
+    unsigned char b[6] = {0x02, 0x42, static_cast<unsigned char>(a->v >> 24), static_cast<unsigned char>(a->v >> 16),
+                          static_cast<unsigned char>(a->v >> 8), static_cast<unsigned char>(a->v)};
+    return format_mac(b, 6);
+}
+
+std::string inspect_json(const Network& n) {
+    ojson j;
+    j["Name"] = n.name;
+    j["Id"] = n.id;
+    j["Created"] = n.created;
+    j["Scope"] = "local";
+    j["Driver"] = n.driver;
+    j["EnableIPv6"] = n.ipv6;
+    ojson cfg = ojson::array();
+    if (!n.subnet.empty()) {
+        ojson c;
+        c["Subnet"] = n.subnet;
+        if (!n.ip_range.empty()) c["IPRange"] = n.ip_range;
+        c["Gateway"] = n.gateway;
+        cfg.push_back(c);
+    }
+    ojson ipam;
+    ipam["Driver"] = "default";
+    ipam["Options"] = n.predefined() ? ojson(nullptr) : ojson::object();
+    ipam["Config"] = cfg;
+    j["IPAM"] = ipam;
+    j["Internal"] = n.internal;
+    j["Attachable"] = n.attachable;
+    j["Ingress"] = false;
+    j["ConfigFrom"] = {{"Network", ""}};
+    j["ConfigOnly"] = false;
+    ojson cs = ojson::object();
+    for (const auto& [cid, e] : n.endpoints) {
+        ojson c;
+        c["Name"] = e.container_name;
+        c["EndpointID"] = e.endpoint_id;
+        c["MacAddress"] = e.mac;
+        c["IPv4Address"] = e.ip + "/" + std::to_string(e.prefix);
+        c["IPv6Address"] = "";
+        cs[cid] = c;
+    }
+    j["Containers"] = cs;
+    ojson opts = ojson::object();
+    for (const auto& [k, v] : n.options) opts[k] = v;
+    j["Options"] = opts;
+    ojson labels = ojson::object();
+    for (const auto& [k, v] : n.labels) labels[k] = v;
+    j["Labels"] = labels;
+    return j.dump();
+}
+
+// ---- Manager ----
+
+struct Manager::Lock {
+    sys::FileLock lock;
+};
+
+Manager::Manager(store::Paths paths, ManagerOptions opts)
+    : paths_(std::move(paths)), opts_(std::move(opts)), nat_(paths_.prefix) {}
+
+Manager::~Manager() = default;
+
+Manager::Lock Manager::lock() {
+    sys::mkdirs(paths_.networks(), 0700);
+    return Lock{sys::FileLock(paths_.networks() / ".lock")};
+}
+
+std::vector<Network> Manager::load_all() {
+    std::vector<Network> out;
+    for (const auto& f : sys::list_dir(paths_.networks())) {
+        if (f.size() != 69 || f.substr(64) != ".json" || !is_id(f.substr(0, 64))) continue;
+        auto path = paths_.networks() / f;
+        auto text = sys::read_file_if_exists(path);
+        if (!text) continue;
+        auto j = json::parse(*text, nullptr, false);
+        if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt network record " + path.string());
+        try {
+            out.push_back(from_json(j));
+        } catch (const std::exception& e) {
+            throw_error(Errc::corrupt, "corrupt network record " + path.string() + ": " + e.what());
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const Network& a, const Network& b) { return a.name < b.name; });
+    return out;
+}
+
+void Manager::save(const Network& n) {
+    sys::write_file_atomic(paths_.networks() / (n.id + ".json"), to_json(n).dump(2) + "\n", 0600);
+}
+
+// Docker's lookup order: full id, exact name, then a unique id prefix.
+std::optional<Network> Manager::find(const std::vector<Network>& all, const std::string& key) {
+    if (key.empty()) return std::nullopt;
+    for (const auto& n : all)
+        if (n.id == key) return n;
+    for (const auto& n : all)
+        if (n.name == key) return n;
+    std::optional<Network> hit;
+    for (const auto& n : all)
+        if (n.id.rfind(key, 0) == 0) {
+            if (hit) throw_error(Errc::invalid, "network " + key + " is ambiguous (" + short_id(hit->id) + ", " +
+                                                    short_id(n.id) + ")");
+            hit = n;
+        }
+    return hit;
+}
+
+Network Manager::find_or_throw(const std::string& key) {
+    auto n = find(load_all(), key);
+    if (!n) throw_error(Errc::not_found, "network " + key + " not found");
+    return *n;
+}
+
+namespace {
+std::vector<Subnet4> host_subnets() {
+    std::vector<Subnet4> out;
+    Netlink nl;
+    for (const auto& r : nl.routes(AF_INET)) {
+        if (r.prefix == 0 || r.table == RT_TABLE_LOCAL || r.type != RTN_UNICAST || r.dst.empty()) continue;
+        if (auto ip = Ip4::parse(r.dst)) {
+            Subnet4 s{*ip, r.prefix};
+            s.base.v &= s.mask();
+            out.push_back(s);
+        }
+    }
+    for (const auto& a : nl.addresses(AF_INET)) {
+        auto ip = Ip4::parse(a.address);
+        if (!ip || a.prefix == 0 || (ip->v >> 24) == 127) continue;
+        Subnet4 s{*ip, a.prefix};
+        s.base.v &= s.mask();
+        out.push_back(s);
+    }
+    return out;
+}
+
+std::vector<Subnet4> network_subnets(const std::vector<Network>& all, const std::string& except_id = {}) {
+    std::vector<Subnet4> out;
+    for (const auto& n : all)
+        if (!n.subnet.empty() && n.id != except_id) out.push_back(Subnet4::parse(n.subnet));
+    return out;
+}
+}  // namespace
+
+void Manager::ensure_predefined() {
+    auto all = load_all();
+    auto has = [&](const std::string& name) {
+        return std::any_of(all.begin(), all.end(), [&](const Network& n) { return n.name == name; });
+    };
+    if (has("bridge") && has("host") && has("none")) return;
+    auto now = sys::format_rfc3339_nano(sys::now_ns());
+    if (!has("bridge")) {
+        Network n;
+        n.name = "bridge";
+        n.id = sys::random_hex(64);
+        n.created = now;
+        auto cfg = make_ipam_config("", "", "", network_subnets(all), host_subnets());
+        n.subnet = cfg.subnet.str();
+        n.gateway = cfg.gateway.str();
+        n.bridge = default_bridge_name();
+        n.options = {{"com.docker.network.bridge.default_bridge", "true"},
+                     {"com.docker.network.bridge.enable_icc", "true"},
+                     {"com.docker.network.bridge.enable_ip_masquerade", "true"},
+                     {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
+                     {kBridgeNameOpt, n.bridge},
+                     {kMtuOpt, "1500"}};
+        save(n);
+    }
+    for (const char* name : {"host", "none"}) {
+        if (has(name)) continue;
+        Network n;
+        n.name = name;
+        n.id = sys::random_hex(64);
+        n.created = now;
+        n.driver = std::string(name) == "host" ? "host" : "null";
+        save(n);
+    }
+}
+
+void Manager::ensure_bridge(const Network& n) {
+    Netlink nl;
+    if (!nl.link_exists(n.bridge)) {
+        Undo undo([&] { Netlink().delete_link_if_exists(n.bridge); });
+        nl.create_bridge(n.bridge, mtu_of(n), mac_for_ip(n.gateway));
+        nl.add_address(n.bridge, n.gateway, prefix_of(n));
+        // 127.0.0.1 published ports: the DNAT'ed packet keeps its loopback source, which the
+        // kernel refuses to route out of a device unless route_localnet is set on it.
+        write_sysctl("net/ipv4/conf/" + n.bridge + "/route_localnet", "1");
+        // IPv4 forwarding is decided per input device; containers' egress enters on the bridge.
+        write_sysctl("net/ipv4/conf/" + n.bridge + "/forwarding", "1");
+        if (!n.internal && opts_.enable_ip_forward && read_sysctl("net/ipv4/ip_forward") != "1")
+            write_sysctl("net/ipv4/ip_forward", "1");
+        undo.commit();
+    }
+    nat_.add_bridge(rules_of(n));
+    if (!n.internal && !opts_.host_filter_table.empty()) nat_.forward_compat_add(n.bridge, opts_.host_filter_table);
+}
+
+void Manager::teardown_bridge(const Network& n) {
+    if (n.bridge.empty()) return;
+    nat_.remove_bridge(rules_of(n));
+    if (!opts_.host_filter_table.empty()) nat_.forward_compat_remove(n.bridge, opts_.host_filter_table);
+    Netlink().delete_link_if_exists(n.bridge);
+}
+
+void Manager::drop_table_if_unused(const std::vector<Network>& remaining) {
+    Netlink nl;
+    for (const auto& n : remaining)
+        if (!n.bridge.empty() && nl.link_exists(n.bridge)) return;
+    nat_.drop();
+}
+
+Network Manager::create(const std::string& name, const NetworkOptions& o) {
+    // Validate everything before any side effect, reporting every problem at once.
+    std::vector<std::string> problems;
+    if (!str::valid_object_name(name))
+        problems.push_back("invalid network name \"" + name + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    if (o.driver != "bridge") {
+        if (o.driver == "host" || o.driver == "null")
+            problems.push_back("only one instance of \"" + o.driver + "\" network is allowed");
+        else
+            problems.push_back("driver \"" + o.driver + "\" is not supported (berth has the bridge driver)");
+    }
+    if (o.ipv6) problems.push_back("IPv6 networks are not supported yet (--ipv6)");
+    for (const auto& [k, v] : o.options) {
+        if (k == kBridgeNameOpt) {
+            if (!valid_ifname(v))
+                problems.push_back("invalid " + std::string(kBridgeNameOpt) + " \"" + v +
+                                   "\": an interface name is 1-15 characters of [a-zA-Z0-9_.-]");
+        } else if (k == kMtuOpt) {
+            auto m = str::parse_uint(v);
+            if (!m || *m < 68 || *m > 65535) problems.push_back("invalid MTU \"" + v + "\": it must be 68..65535");
+        } else if ((k == "com.docker.network.bridge.enable_icc" || k == "com.docker.network.bridge.enable_ip_masquerade") &&
+                   v != "true") {
+            problems.push_back("option " + k + "=" + v + " is not supported");
+        } else if (k.rfind("com.docker.network.", 0) == 0 && k != "com.docker.network.bridge.host_binding_ipv4") {
+            problems.push_back("option " + k + " is not supported");
+        }
+    }
+    if (!problems.empty()) throw_error(Errc::invalid, str::join(problems, "\n"));
+
+    auto l = lock();
+    ensure_predefined();
+    auto all = load_all();
+    for (const auto& n : all)
+        if (n.name == name) throw_error(Errc::conflict, "network with name " + name + " already exists");
+
+    auto cfg = make_ipam_config(o.subnet, o.gateway, o.ip_range, network_subnets(all),
+                                o.subnet.empty() ? host_subnets() : std::vector<Subnet4>{});
+    Network n;
+    n.name = name;
+    n.id = sys::random_hex(64);
+    n.created = sys::format_rfc3339_nano(sys::now_ns());
+    n.internal = o.internal;
+    n.attachable = o.attachable;
+    n.labels = o.labels;
+    n.options = o.options;
+    n.subnet = cfg.subnet.str();
+    n.gateway = cfg.gateway.str();
+    if (cfg.ip_range) n.ip_range = cfg.ip_range->str();
+    n.user_subnet = !o.subnet.empty();
+    auto bn = o.options.find(kBridgeNameOpt);
+    n.bridge = bn != o.options.end() ? bn->second : "br-" + short_id(n.id);
+    for (const auto& other : all)
+        if (other.bridge == n.bridge)
+            throw_error(Errc::conflict, "bridge " + n.bridge + " is already used by network " + other.name);
+    if (bn != o.options.end() && Netlink().link_exists(n.bridge))
+        throw_error(Errc::conflict, "a network interface named " + n.bridge + " already exists on this host");
+
+    Undo undo([&] { teardown_bridge(n); });
+    ensure_bridge(n);
+    save(n);
+    undo.commit();
+    return n;
+}
+
+std::vector<Network> Manager::list() {
+    {
+        auto l = lock();
+        ensure_predefined();
+    }
+    return load_all();
+}
+
+Network Manager::inspect(const std::string& key) {
+    {
+        auto l = lock();
+        ensure_predefined();
+    }
+    return find_or_throw(key);
+}
+
+void Manager::remove(const std::string& key) {
+    auto l = lock();
+    ensure_predefined();
+    auto all = load_all();
+    auto n = find(all, key);
+    if (!n) throw_error(Errc::not_found, "network " + key + " not found");
+    if (n->predefined()) throw_error(Errc::in_use, n->name + " is a pre-defined network and cannot be removed");
+    if (!n->endpoints.empty())
+        throw_error(Errc::in_use, "error while removing network: network " + n->name + " id " + short_id(n->id) +
+                                      " has active endpoints");
+    teardown_bridge(*n);
+    sys::check(::unlink((paths_.networks() / (n->id + ".json")).c_str()) == 0 || errno == ENOENT ? 0 : -1, "unlink",
+               (paths_.networks() / (n->id + ".json")).string());
+    std::vector<Network> remaining;
+    for (auto& other : all)
+        if (other.id != n->id) remaining.push_back(other);
+    drop_table_if_unused(remaining);
+}
+
+std::vector<std::string> Manager::prune(const std::function<bool(const Network&)>& keep) {
+    std::vector<std::string> removed;
+    for (const auto& n : list()) {
+        if (n.predefined() || !n.endpoints.empty() || (keep && keep(n))) continue;
+        try {
+            remove(n.id);
+            removed.push_back(n.name);
+        } catch (const Error& e) {
+            if (e.kind() != Errc::in_use && e.kind() != Errc::not_found) throw;  // attached meanwhile, or gone
+        }
+    }
+    return removed;
+}
+
+Endpoint Manager::attach(const std::string& key, const std::string& container_id, const std::string& container_name,
+                         int netns_fd, const EndpointOptions& o) {
+    if (!o.ifname.empty() && !valid_ifname(o.ifname)) throw_error(Errc::invalid, "invalid interface name " + o.ifname);
+    if (!o.mac.empty() && !parse_mac(o.mac)) throw_error(Errc::invalid, o.mac + " is not a valid mac address");
+    std::optional<Ip4> want;
+    if (!o.ip.empty()) {
+        want = Ip4::parse(o.ip);
+        if (!want) throw_error(Errc::invalid, "invalid IPv4 address: " + o.ip);
+    }
+
+    auto l = lock();
+    ensure_predefined();
+    auto all = load_all();
+    auto found = find(all, key);
+    if (!found) throw_error(Errc::not_found, "network " + key + " not found");
+    Network n = *found;
+    if (n.driver != "bridge")
+        throw_error(Errc::unsupported, "container cannot be attached to the " + n.name + " network this way");
+    if (n.endpoints.count(container_id))
+        throw_error(Errc::conflict, "endpoint with name " + container_name + " already exists in network " + n.name);
+    if (want && n.name == "bridge")
+        throw_error(Errc::invalid, "user specified IP address is supported on user defined networks only");
+    if (want && !n.user_subnet)
+        throw_error(Errc::invalid,
+                    "user specified IP address is supported only when connecting to networks with user configured "
+                    "subnets");
+
+    IpamConfig cfg{Subnet4::parse(n.subnet), *Ip4::parse(n.gateway),
+                   n.ip_range.empty() ? std::nullopt : std::optional(Subnet4::parse(n.ip_range, "ip-range"))};
+    std::set<std::uint32_t> used;
+    for (const auto& [cid, e] : n.endpoints)
+        if (auto ip = Ip4::parse(e.ip)) used.insert(ip->v);
+    Allocator alloc(cfg, used, n.last_ip.empty() ? std::nullopt : Ip4::parse(n.last_ip));
+    Ip4 ip;
+    if (want) {
+        alloc.reserve(*want);
+        ip = *want;
+    } else {
+        try {
+            ip = alloc.allocate();
+        } catch (const Error& e) {
+            throw_error(e.kind(), std::string(e.what()) + ": " + n.name + " (" + short_id(n.id) + ")");
+        }
+    }
+
+    ensure_bridge(n);
+
+    EndpointRecord ep;
+    ep.container_id = container_id;
+    ep.container_name = container_name;
+    ep.endpoint_id = sys::random_hex(64);
+    ep.ip = ip.str();
+    ep.prefix = cfg.subnet.prefix;
+    ep.mac = o.mac.empty() ? mac_for_ip(ep.ip) : str::to_lower(o.mac);
+    ep.aliases = o.aliases;
+    ep.host_veth = "veth" + sys::random_hex(7);
+
+    Netlink host;
+    auto br = host.link(n.bridge);
+    if (!br) throw_error(Errc::failed, "bridge " + n.bridge + " disappeared while attaching " + container_name);
+    auto inner = Netlink::in_netns(netns_fd);
+    bool first = true;
+    std::set<std::string> names;
+    for (const auto& link : inner.links()) {
+        names.insert(link.name);
+        if (link.name.rfind("eth", 0) == 0) first = false;
+    }
+    ep.ifname = o.ifname;
+    if (ep.ifname.empty())
+        for (int i = 0;; ++i)
+            if (!names.count("eth" + std::to_string(i))) {
+                ep.ifname = "eth" + std::to_string(i);
+                break;
+            }
+
+    host.create_veth(ep.host_veth, br->index, mtu_of(n), ep.ifname, netns_fd, ep.mac);
+    Undo undo([&] { Netlink().delete_link_if_exists(ep.host_veth); });
+    inner.set_up("lo");
+    inner.set_up(ep.ifname);
+    inner.add_address(ep.ifname, ep.ip, ep.prefix);
+    if (first) inner.add_default_route(n.gateway, ep.ifname);
+
+    n.endpoints[container_id] = ep;
+    n.last_ip = alloc.last() ? alloc.last()->str() : n.last_ip;
+    save(n);
+    undo.commit();
+    return Endpoint{n.id, n.name, ep.endpoint_id, ep.ifname, ep.ip, ep.prefix, n.gateway, ep.mac, ep.host_veth};
+}
+
+void Manager::detach(const std::string& key, const std::string& container_id) {
+    auto l = lock();
+    auto all = load_all();
+    auto found = find(all, key);
+    if (!found) return;  // a network with endpoints cannot be removed: nothing is left to undo
+    Network n = *found;
+    auto it = n.endpoints.find(container_id);
+    if (it == n.endpoints.end()) return;
+    // Deleting the host end deletes the pair; the container end may already be gone with its netns.
+    if (!it->second.host_veth.empty()) Netlink().delete_link_if_exists(it->second.host_veth);
+    n.endpoints.erase(it);
+    save(n);
+}
+
+std::vector<PortMapping> Manager::publish(const std::string& container_id, const std::string& container_ip,
+                                          const std::vector<PortSpec>& specs) {
+    if (!Ip4::parse(container_ip)) throw_error(Errc::invalid, "invalid container IP address: " + container_ip);
+    auto l = lock();
+    auto all = load_ports(paths_);
+    std::vector<PortMapping> taken;
+    for (const auto& [cid, v] : all)
+        if (cid != container_id) taken.insert(taken.end(), v.begin(), v.end());
+
+    auto allocated = [&](const PortMapping& m) {
+        return std::any_of(taken.begin(), taken.end(), [&](const PortMapping& t) { return overlaps_port(t, m); });
+    };
+    auto conflict = [](const PortMapping& m) {
+        throw_error(Errc::conflict,
+                    "Bind for " + m.host_ip + ":" + std::to_string(m.host_port) + " failed: port is already allocated");
+    };
+
+    std::vector<PortMapping> out;
+    for (const auto& s : specs) {
+        std::string hip = s.host_ip.empty() ? "0.0.0.0" : s.host_ip;
+        int count = s.container_end - s.container_start + 1;
+        bool pick_from_range = s.host_start && (s.host_end - s.host_start) != (s.container_end - s.container_start);
+        for (int i = 0; i < count; ++i) {
+            PortMapping m{hip, 0, s.proto, container_ip, static_cast<std::uint16_t>(s.container_start + i)};
+            if (pick_from_range) {
+                // A host range for one container port: the first port in it that is free.
+                for (int p = s.host_start; p <= s.host_end && !m.host_port; ++p) {
+                    PortMapping c = m;
+                    c.host_port = static_cast<std::uint16_t>(p);
+                    if (!allocated(c) &&
+                        std::none_of(out.begin(), out.end(), [&](const PortMapping& o) { return overlaps_port(o, c); }) &&
+                        host_port_free(s.host_ip, s.proto, c.host_port))
+                        m.host_port = c.host_port;
+                }
+                if (!m.host_port) {
+                    m.host_port = s.host_start;
+                    conflict(m);
+                }
+            } else if (s.host_start) {
+                m.host_port = static_cast<std::uint16_t>(s.host_start + i);
+            } else {
+                for (int tries = 0; tries < 64 && !m.host_port; ++tries) {
+                    PortMapping c = m;
+                    c.host_port = ephemeral_port(s.host_ip, s.proto);
+                    if (!allocated(c) &&
+                        std::none_of(out.begin(), out.end(), [&](const PortMapping& o) { return overlaps_port(o, c); }))
+                        m.host_port = c.host_port;
+                }
+                if (!m.host_port)
+                    throw_error(Errc::failed, "no ephemeral host port available for " + hip + "/" + s.proto);
+            }
+            out.push_back(m);
+        }
+    }
+    // Every mapping is checked before anything changes.
+    for (size_t i = 0; i < out.size(); ++i) {
+        if (allocated(out[i])) conflict(out[i]);
+        for (size_t j = 0; j < i; ++j)
+            if (overlaps_port(out[i], out[j])) conflict(out[i]);
+        if (!host_port_free(out[i].host_ip == "0.0.0.0" ? "" : out[i].host_ip, out[i].proto, out[i].host_port))
+            throw_error(Errc::conflict, "Bind for " + out[i].host_ip + ":" + std::to_string(out[i].host_port) +
+                                            " failed: port is already allocated (a host process is bound to it)");
+    }
+
+    auto previous = all[container_id];
+    std::vector<PortMapping> stale;
+    for (const auto& p : previous)
+        if (std::find(out.begin(), out.end(), p) == out.end()) stale.push_back(p);
+    nat_.remove_ports(stale);
+    nat_.add_ports(out);
+    all[container_id] = out;
+    save_ports(paths_, all);
+    return out;
+}
+
+void Manager::unpublish(const std::string& container_id) {
+    auto l = lock();
+    auto all = load_ports(paths_);
+    auto it = all.find(container_id);
+    if (it == all.end()) return;
+    nat_.remove_ports(it->second);
+    all.erase(it);
+    save_ports(paths_, all);
+}
+
+std::vector<PortMapping> Manager::published(const std::string& container_id) {
+    auto all = load_ports(paths_);
+    auto it = all.find(container_id);
+    return it == all.end() ? std::vector<PortMapping>{} : it->second;
+}
+
+void Manager::release_default_bridge() {
+    auto l = lock();
+    auto all = load_all();
+    for (const auto& n : all)
+        if (n.name == "bridge") {
+            if (!n.endpoints.empty()) return;
+            teardown_bridge(n);
+        }
+    drop_table_if_unused(all);
+}
+
+}  // namespace berth::network

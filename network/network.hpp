@@ -1,0 +1,149 @@
+#pragma once
+// The network store and the data path of a container's attachment.
+//
+// Networks live as Docker-shaped JSON in <root>/networks/<id>.json (plus berth's own leases and
+// endpoint records under "Berth"), published ports in <root>/networks/published-ports.json.
+// Every mutation holds <root>/networks/.lock (one lock: subnets and host ports are shared by all
+// networks of a root). The predefined networks `bridge` (bridge device <prefix>0, 172.17.0.0/16
+// unless taken, no embedded DNS, as docker0), `host` and `none` exist implicitly.
+//
+// Who calls what: the CLI creates a container's netns (netns.hpp), attach()es it (bridge created
+// if missing, address leased, veth made with its peer directly in the netns, addresses and
+// routes set), publish()es its ports, and hands the netns fd to the shim. When the container is
+// gone for good, unpublish() and detach() undo it; both are idempotent.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "network/nat.hpp"
+#include "store/paths.hpp"
+
+namespace berth::network {
+
+struct NetworkOptions {
+    std::string driver = "bridge";
+    std::string subnet, gateway, ip_range;
+    bool internal = false;
+    bool attachable = false;
+    bool ipv6 = false;
+    std::map<std::string, std::string> labels;
+    std::map<std::string, std::string> options;  // -o (com.docker.network.bridge.name, ...mtu)
+};
+
+struct EndpointOptions {
+    std::string ip;                    // --ip; "" = next free
+    std::vector<std::string> aliases;  // DNS aliases on this network
+    std::string mac;                   // --mac-address; "" = derived from the IP (02:42:<ip>)
+    std::string ifname;                // "" = next free ethN in the netns
+};
+
+// One container's attachment to one network.
+struct EndpointRecord {
+    std::string container_id;
+    std::string container_name;
+    std::string endpoint_id;
+    std::string ifname;  // inside the container
+    std::string ip;
+    int prefix = 0;
+    std::string mac;
+    std::string host_veth;
+    std::vector<std::string> aliases;
+};
+
+struct Network {
+    std::string name, id, created;
+    std::string driver = "bridge";
+    bool ipv6 = false, internal = false, attachable = false;
+    std::string subnet, gateway, ip_range;  // empty for host/none
+    bool user_subnet = false;               // --subnet given (static IPs allowed)
+    std::map<std::string, std::string> labels, options;
+    std::string bridge;   // kernel bridge device; empty for host/none
+    std::string last_ip;  // where sequential allocation continues
+    std::map<std::string, EndpointRecord> endpoints;  // by container id
+
+    bool predefined() const { return name == "bridge" || name == "host" || name == "none"; }
+    bool dns() const { return driver == "bridge" && name != "bridge"; }
+};
+
+// What attach() did, for the container's config, /etc/hosts and `inspect`.
+struct Endpoint {
+    std::string network_id, network_name;
+    std::string endpoint_id;
+    std::string ifname;
+    std::string ip;
+    int prefix = 0;
+    std::string gateway;
+    std::string mac;
+    std::string host_veth;
+};
+
+struct ManagerOptions {
+    // Set net.ipv4.ip_forward=1 when a non-internal bridge is set up, as Docker does (without
+    // it containers have no egress). Every bridge also gets per-device forwarding.
+    bool enable_ip_forward = true;
+    // The iptables-nft table whose FORWARD policy may drop berth's traffic (see nat.hpp).
+    std::string host_filter_table = "filter";
+};
+
+class Manager {
+public:
+    explicit Manager(store::Paths paths, ManagerOptions opts = {});
+    ~Manager();
+
+    Network create(const std::string& name, const NetworkOptions& opts);
+    std::vector<Network> list();  // sorted by name, predefined ones included
+    Network inspect(const std::string& name_or_id);
+    void remove(const std::string& name_or_id);
+    // Removes unused user networks (for which keep() is false); returns their names.
+    std::vector<std::string> prune(const std::function<bool(const Network&)>& keep = {});
+
+    Endpoint attach(const std::string& network, const std::string& container_id, const std::string& container_name,
+                    int netns_fd, const EndpointOptions& opts = {});
+    void detach(const std::string& network, const std::string& container_id);
+
+    // Checks every mapping (already published by a container, or bound by a host process)
+    // before changing anything; returns the mappings with ephemeral ports resolved.
+    std::vector<PortMapping> publish(const std::string& container_id, const std::string& container_ip,
+                                     const std::vector<PortSpec>& ports);
+    void unpublish(const std::string& container_id);
+    std::vector<PortMapping> published(const std::string& container_id);
+
+    // Removes the default bridge's device (and berth's nftables table when no bridge is left)
+    // if no container is attached to it. For uninstall and tests.
+    void release_default_bridge();
+
+    std::string default_bridge_name() const { return paths_.prefix + "0"; }
+    const std::string& nft_table() const { return paths_.prefix; }
+
+private:
+    struct Lock;
+    Lock lock();
+    void ensure_predefined();
+    std::vector<Network> load_all();
+    std::optional<Network> find(const std::vector<Network>& all, const std::string& name_or_id);
+    Network find_or_throw(const std::string& name_or_id);
+    void save(const Network& n);
+    void ensure_bridge(const Network& n);
+    void teardown_bridge(const Network& n);
+    void drop_table_if_unused(const std::vector<Network>& remaining);
+
+    store::Paths paths_;
+    ManagerOptions opts_;
+    NatTable nat_;
+};
+
+// `docker network inspect`'s object for a network, as compact JSON in Docker's key order (parse
+// it with nlohmann::ordered_json to keep the order).
+std::string inspect_json(const Network& n);
+
+// Docker's short id (first 12 hex digits).
+inline std::string short_id(const std::string& id) { return id.substr(0, 12); }
+
+// "02:42:ac:12:00:02" for 172.18.0.2, as Docker derived MACs from IPs.
+std::string mac_for_ip(const std::string& ip);
+
+}  // namespace berth::network
