@@ -1,0 +1,161 @@
+#include <catch2/catch.hpp>
+
+#include "network/nat.hpp"
+#include "sys/error.hpp"
+
+using namespace berth;
+using namespace berth::network;
+
+namespace {
+std::string message_of(const char* spec) {
+    try {
+        parse_publish(spec);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    FAIL("no error for " << spec);
+    return {};
+}
+PortSpec P(std::string ip, int hs, int he, int cs, int ce, std::string proto = "tcp") {
+    return PortSpec{ip, std::uint16_t(hs), std::uint16_t(he), std::uint16_t(cs), std::uint16_t(ce), proto};
+}
+}  // namespace
+
+TEST_CASE("every Docker publish form parses") {
+    CHECK(parse_publish("8080:80") == P("", 8080, 8080, 80, 80));
+    CHECK(parse_publish("127.0.0.1:8080:80") == P("127.0.0.1", 8080, 8080, 80, 80));
+    CHECK(parse_publish("8080:80/udp") == P("", 8080, 8080, 80, 80, "udp"));
+    CHECK(parse_publish("8080:80/TCP") == P("", 8080, 8080, 80, 80));
+    CHECK(parse_publish("8000-8010:8000-8010") == P("", 8000, 8010, 8000, 8010));
+    CHECK(parse_publish("80") == P("", 0, 0, 80, 80));
+    CHECK(parse_publish("53/udp") == P("", 0, 0, 53, 53, "udp"));
+    CHECK(parse_publish("8000-8002") == P("", 0, 0, 8000, 8002));
+    CHECK(parse_publish("127.0.0.1::80") == P("127.0.0.1", 0, 0, 80, 80));
+    CHECK(parse_publish("0.0.0.0:8080:80") == P("", 8080, 8080, 80, 80));
+    // A host range for a single container port: one free port from the range.
+    CHECK(parse_publish("9000-9005:80") == P("", 9000, 9005, 80, 80));
+    CHECK(parse_publish("65535:1") == P("", 65535, 65535, 1, 1));
+}
+
+TEST_CASE("bad publish specs are refused in Docker's words") {
+    CHECK(message_of("80:abc") == "invalid containerPort: abc");
+    CHECK(message_of("70000:80") == "invalid hostPort: 70000");
+    CHECK(message_of("1-5:1-3") == "invalid ranges specified for container and host Ports: 1-3 and 1-5");
+    CHECK(message_of("8080:0") == "invalid containerPort: 0");
+    CHECK(message_of("8080:80/icmp") == "invalid proto: icmp");
+    CHECK(message_of("300.0.0.1:8080:80") == "invalid IP address: 300.0.0.1");
+    CHECK(message_of("5-1:80") == "invalid hostPort: 5-1");
+    CHECK(message_of("") == "invalid containerPort: ");
+    CHECK(message_of("1:2:3:4") == "invalid publish spec: 1:2:3:4");
+    CHECK(message_of("8080:-80") == "invalid containerPort: -80");
+    CHECK(message_of("+80") == "invalid containerPort: +80");
+    try {
+        parse_publish("[::1]:8080:80");
+        FAIL("IPv6 accepted");
+    } catch (const Error& e) {
+        CHECK(e.kind() == Errc::unsupported);
+    }
+}
+
+TEST_CASE("publish_all (-P) maps every exposed port to an ephemeral host port") {
+    auto v = publish_all({"80/tcp", "53/udp", "9000-9001"});
+    REQUIRE(v.size() == 3);
+    CHECK(v[0] == P("", 0, 0, 80, 80));
+    CHECK(v[1] == P("", 0, 0, 53, 53, "udp"));
+    CHECK(v[2] == P("", 0, 0, 9000, 9001));
+    CHECK_THROWS_AS(publish_all({"8080:80"}), Error);
+}
+
+TEST_CASE("the table's ruleset is fixed text") {
+    const std::string golden =
+        "table ip berth-1234abcd {\n"
+        "\tset bridges { type ifname; }\n"
+        "\tset intra { type ifname . ifname; }\n"
+        "\tset internal { type ifname; }\n"
+        "\tset egress_subnets { type ipv4_addr; flags interval; }\n"
+        "\tset hairpin { type ipv4_addr . ifname; flags interval; }\n"
+        "\tset dns { type ifname . ipv4_addr . inet_proto . inet_service; }\n"
+        "\tmap pub_any { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+        "\tmap pub_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+        "\tchain published {\n"
+        "\t\tdnat ip to ip daddr . meta l4proto . th dport map @pub_addr\n"
+        "\t\tdnat ip to meta l4proto . th dport map @pub_any\n"
+        "\t}\n"
+        "\tchain prerouting {\n"
+        "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+        "\t\tfib daddr type local jump published\n"
+        "\t}\n"
+        "\tchain output {\n"
+        "\t\ttype nat hook output priority -100; policy accept;\n"
+        "\t\tfib daddr type local jump published\n"
+        "\t}\n"
+        "\tchain postrouting {\n"
+        "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+        "\t\toifname @bridges ip saddr 127.0.0.0/8 masquerade\n"
+        "\t\tct status dnat ip saddr . oifname @hairpin masquerade\n"
+        "\t\tip saddr @egress_subnets oifname != @bridges masquerade\n"
+        "\t}\n"
+        "\tchain forward {\n"
+        "\t\ttype filter hook forward priority filter; policy accept;\n"
+        "\t\toifname @bridges ct state established,related accept\n"
+        "\t\tiifname @bridges ct state established,related accept\n"
+        "\t\tiifname . oifname @intra accept\n"
+        "\t\tiifname @internal drop\n"
+        "\t\toifname @internal drop\n"
+        "\t\toifname @bridges ct status dnat accept\n"
+        "\t\tiifname @bridges oifname @bridges drop\n"
+        "\t\tiifname @bridges accept\n"
+        "\t\toifname @bridges drop\n"
+        "\t}\n"
+        "\tchain input {\n"
+        "\t\ttype filter hook input priority filter; policy accept;\n"
+        "\t\tiifname @internal ct state established,related accept\n"
+        "\t\tiifname . ip daddr . meta l4proto . th dport @dns accept\n"
+        "\t\tiifname @internal drop\n"
+        "\t}\n"
+        "}\n";
+    CHECK(ruleset_text("berth-1234abcd") == golden);
+}
+
+TEST_CASE("bridges are set elements") {
+    BridgeRules user{"br-0123456789ab", "172.18.0.0/16", "172.18.0.1", false, true};
+    CHECK(add_bridge_text("berth", user) ==
+          "add element ip berth bridges { \"br-0123456789ab\" }\n"
+          "add element ip berth intra { \"br-0123456789ab\" . \"br-0123456789ab\" }\n"
+          "add element ip berth hairpin { 172.18.0.0/16 . \"br-0123456789ab\" }\n"
+          "add element ip berth egress_subnets { 172.18.0.0/16 }\n"
+          "add element ip berth dns { \"br-0123456789ab\" . 172.18.0.1 . udp . 53, \"br-0123456789ab\" . 172.18.0.1 . tcp . 53 }\n");
+    BridgeRules internal{"br-internal1", "10.9.0.0/24", "10.9.0.1", true, true};
+    auto t = add_bridge_text("berth", internal);
+    CHECK(t.find("add element ip berth internal { \"br-internal1\" }\n") != std::string::npos);
+    CHECK(t.find("egress_subnets") == std::string::npos);
+    BridgeRules dflt{"berth0", "172.17.0.0/16", "172.17.0.1", false, false};
+    CHECK(add_bridge_text("berth", dflt).find("dns") == std::string::npos);
+    // Removal adds each element first, so deleting what is already gone is not an error.
+    CHECK(remove_bridge_text("berth", dflt) ==
+          "add element ip berth bridges { \"berth0\" }\n"
+          "add element ip berth intra { \"berth0\" . \"berth0\" }\n"
+          "add element ip berth hairpin { 172.17.0.0/16 . \"berth0\" }\n"
+          "add element ip berth egress_subnets { 172.17.0.0/16 }\n"
+          "delete element ip berth bridges { \"berth0\" }\n"
+          "delete element ip berth intra { \"berth0\" . \"berth0\" }\n"
+          "delete element ip berth hairpin { 172.17.0.0/16 . \"berth0\" }\n"
+          "delete element ip berth egress_subnets { 172.17.0.0/16 }\n");
+}
+
+TEST_CASE("published ports are map elements keyed by protocol and port") {
+    std::vector<PortMapping> ports = {
+        {"0.0.0.0", 8080, "tcp", "172.18.0.2", 80},
+        {"127.0.0.1", 8081, "tcp", "172.18.0.2", 81},
+        {"0.0.0.0", 5353, "udp", "172.18.0.2", 53},
+    };
+    CHECK(add_ports_text("berth", ports) ==
+          "add element ip berth pub_any { tcp . 8080 : 172.18.0.2 . 80, udp . 5353 : 172.18.0.2 . 53 }\n"
+          "add element ip berth pub_addr { 127.0.0.1 . tcp . 8081 : 172.18.0.2 . 81 }\n");
+    CHECK(remove_ports_text("berth", ports) ==
+          "add element ip berth pub_any { tcp . 8080 : 172.18.0.2 . 80, udp . 5353 : 172.18.0.2 . 53 }\n"
+          "add element ip berth pub_addr { 127.0.0.1 . tcp . 8081 : 172.18.0.2 . 81 }\n"
+          "delete element ip berth pub_any { tcp . 8080, udp . 5353 }\n"
+          "delete element ip berth pub_addr { 127.0.0.1 . tcp . 8081 }\n");
+    CHECK(add_ports_text("berth", {}).empty());
+}
