@@ -24,7 +24,8 @@ void check_name(const std::string& what, const std::string& s) {
 std::unique_ptr<detail::Driver> make(const Layout& layout, const std::string& parent, const std::string& name) {
     check_name("parent", parent);
     check_name("name", name);
-    return layout.version == Version::v1 ? detail::make_v1(layout, parent, name) : detail::make_v2(layout, parent, name);
+    return layout.version == Version::v1 ? detail::make_v1(layout, parent, name)
+                                         : detail::make_v2(layout, parent, name);
 }
 
 void throw_if_errors(const Checked& c) {
@@ -64,12 +65,24 @@ Cgroup Cgroup::open(const Layout& layout, const std::string& parent, const std::
     return Cgroup(std::move(driver));
 }
 
-Version Cgroup::version() const { return driver_->version(); }
-const std::string& Cgroup::name() const { return driver_->name(); }
-std::vector<fs::path> Cgroup::dirs() const { return driver_->dirs(); }
-std::vector<fs::path> Cgroup::procs_files() const { return driver_->procs_files(); }
-const std::vector<std::string>& Cgroup::warnings() const { return driver_->warnings; }
-void Cgroup::add(pid_t pid) { driver_->add(pid); }
+Version Cgroup::version() const {
+    return driver_->version();
+}
+const std::string& Cgroup::name() const {
+    return driver_->name();
+}
+std::vector<fs::path> Cgroup::dirs() const {
+    return driver_->dirs();
+}
+std::vector<fs::path> Cgroup::procs_files() const {
+    return driver_->procs_files();
+}
+const std::vector<std::string>& Cgroup::warnings() const {
+    return driver_->warnings;
+}
+void Cgroup::add(pid_t pid) {
+    driver_->add(pid);
+}
 
 std::vector<std::string> Cgroup::update(const Resources& resources) {
     Checked checked = check(driver_->layout(), resources, true);
@@ -79,14 +92,30 @@ std::vector<std::string> Cgroup::update(const Resources& resources) {
     return checked.warnings;
 }
 
-void Cgroup::freeze() { driver_->freeze(); }
-void Cgroup::thaw() { driver_->thaw(); }
-bool Cgroup::frozen() const { return driver_->frozen(); }
-Stats Cgroup::stats() const { return driver_->stats(); }
-std::vector<pid_t> Cgroup::pids() const { return driver_->pids(); }
-std::uint64_t Cgroup::oom_kills() const { return driver_->oom_kills(); }
-void Cgroup::kill_all(int sig) { driver_->kill_all(sig); }
-void Cgroup::destroy() { driver_->destroy(); }
+void Cgroup::freeze() {
+    driver_->freeze();
+}
+void Cgroup::thaw() {
+    driver_->thaw();
+}
+bool Cgroup::frozen() const {
+    return driver_->frozen();
+}
+Stats Cgroup::stats() const {
+    return driver_->stats();
+}
+std::vector<pid_t> Cgroup::pids() const {
+    return driver_->pids();
+}
+std::uint64_t Cgroup::oom_kills() const {
+    return driver_->oom_kills();
+}
+void Cgroup::kill_all(int sig) {
+    driver_->kill_all(sig);
+}
+void Cgroup::destroy() {
+    driver_->destroy();
+}
 
 std::uint64_t host_memory_bytes() {
     struct sysinfo si;

@@ -31,7 +31,9 @@ void write_value(const fs::path& file, std::string_view value) {
     if (static_cast<size_t>(n) != value.size()) fail(EIO);
 }
 
-std::string read_value(const fs::path& file) { return std::string(str::trim(sys::read_file(file))); }
+std::string read_value(const fs::path& file) {
+    return std::string(str::trim(sys::read_file(file)));
+}
 
 std::optional<std::string> read_value_if_exists(const fs::path& file) {
     auto s = sys::read_file_if_exists(file);
@@ -87,7 +89,9 @@ std::map<std::string, std::uint64_t> parse_keyed(std::string_view text) {
     return out;
 }
 
-std::map<std::string, std::uint64_t> read_keyed(const fs::path& file) { return parse_keyed(sys::read_file(file)); }
+std::map<std::string, std::uint64_t> read_keyed(const fs::path& file) {
+    return parse_keyed(sys::read_file(file));
+}
 
 std::map<std::string, std::uint64_t> read_keyed_if_exists(const fs::path& file) {
     auto s = sys::read_file_if_exists(file);
@@ -145,6 +149,8 @@ void remove_dir(const fs::path& dir, std::chrono::milliseconds busy_timeout) {
     if (err != 0) sys::throw_errno("rmdir", dir.string(), err);
 }
 
-std::string to_string(std::int64_t v) { return std::to_string(v); }
+std::string to_string(std::int64_t v) {
+    return std::to_string(v);
+}
 
 }  // namespace berth::cgroups::detail

@@ -91,7 +91,7 @@ std::vector<DeviceRule> default_device_rules();
 // Limits as Docker's flags give them. Unset fields are left alone (create: the kernel default;
 // update: the current value), the way `docker update` changes only what it is given.
 struct Resources {
-    std::optional<std::int64_t> memory;              // --memory, bytes; -1 unlimited
+    std::optional<std::int64_t> memory;  // --memory, bytes; -1 unlimited
     // --memory-swap: memory + swap, bytes. -1 unlimited; unset or 0 with --memory set means
     // twice --memory (when the host accounts swap).
     std::optional<std::int64_t> memory_swap;
@@ -160,8 +160,8 @@ struct Stats {
     std::uint64_t memory_max_usage = 0;  // v1 max_usage_in_bytes, v2 memory.peak (0 if absent)
     std::uint64_t memory_limit = 0;
     bool memory_limited = false;
-    std::uint64_t memory_cache = 0;          // v1 total_cache, v2 file
-    std::uint64_t memory_inactive_file = 0;  // v1 total_inactive_file, v2 inactive_file
+    std::uint64_t memory_cache = 0;                    // v1 total_cache, v2 file
+    std::uint64_t memory_inactive_file = 0;            // v1 total_inactive_file, v2 inactive_file
     std::map<std::string, std::uint64_t> memory_stat;  // memory.stat as the kernel gives it
     std::uint64_t oom_kills = 0;
     std::uint64_t pids_current = 0;

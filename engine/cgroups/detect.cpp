@@ -19,8 +19,9 @@ namespace {
 // The v1 controllers the kernel knows (include/linux/cgroup_subsys.h): in a v1 mount's super
 // options they name the hierarchy's controllers; anything else there is a mount option (rw,
 // clone_children, release_agent=..., ...). "name=<x>" names a hierarchy without controllers.
-constexpr const char* kV1Known[] = {"cpu",     "cpuacct",  "cpuset",     "memory",  "devices", "freezer", "blkio", "pids",
-                                    "net_cls", "net_prio", "perf_event", "hugetlb", "rdma",    "misc",    "debug"};
+constexpr const char* kV1Known[] = {"cpu",        "cpuacct", "cpuset", "memory",  "devices",
+                                    "freezer",    "blkio",   "pids",   "net_cls", "net_prio",
+                                    "perf_event", "hugetlb", "rdma",   "misc",    "debug"};
 
 bool known_v1(std::string_view opt) {
     for (const char* k : kV1Known) {

@@ -19,23 +19,46 @@ bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_
     return i;
 }
 
-bpf_insn load_ctx_u32(std::uint8_t dst, std::int16_t off) { return insn(BPF_LDX | BPF_W | BPF_MEM, dst, 1, off, 0); }
-bpf_insn mov_reg(std::uint8_t dst, std::uint8_t src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn mov_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn and_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_AND | BPF_K, dst, 0, 0, imm); }
-bpf_insn rsh_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_RSH | BPF_K, dst, 0, 0, imm); }
-bpf_insn jne_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm); }
-bpf_insn jeq_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, 0, imm); }
-bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+bpf_insn load_ctx_u32(std::uint8_t dst, std::int16_t off) {
+    return insn(BPF_LDX | BPF_W | BPF_MEM, dst, 1, off, 0);
+}
+bpf_insn mov_reg(std::uint8_t dst, std::uint8_t src) {
+    return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn mov_imm(std::uint8_t dst, std::int32_t imm) {
+    return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn and_imm(std::uint8_t dst, std::int32_t imm) {
+    return insn(BPF_ALU64 | BPF_AND | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn rsh_imm(std::uint8_t dst, std::int32_t imm) {
+    return insn(BPF_ALU64 | BPF_RSH | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn jne_imm(std::uint8_t dst, std::int32_t imm) {
+    return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn jeq_imm(std::uint8_t dst, std::int32_t imm) {
+    return insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn exit_insn() {
+    return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
 
 std::int32_t access_bits(const DeviceRule& r) {
     std::int32_t bits = 0;
     for (char c : r.access) {
         switch (c) {
-            case 'r': bits |= BPF_DEVCG_ACC_READ; break;
-            case 'w': bits |= BPF_DEVCG_ACC_WRITE; break;
-            case 'm': bits |= BPF_DEVCG_ACC_MKNOD; break;
-            default: throw_error(Errc::invalid, "device rule \"" + r.to_string() + "\": access must be of r, w, m");
+            case 'r':
+                bits |= BPF_DEVCG_ACC_READ;
+                break;
+            case 'w':
+                bits |= BPF_DEVCG_ACC_WRITE;
+                break;
+            case 'm':
+                bits |= BPF_DEVCG_ACC_MKNOD;
+                break;
+            default:
+                throw_error(Errc::invalid, "device rule \"" + r.to_string() + "\": access must be of r, w, m");
         }
     }
     if (bits == 0) throw_error(Errc::invalid, "device rule \"" + r.to_string() + "\": no access given");
@@ -69,10 +92,16 @@ std::vector<bpf_insn> device_filter(const std::vector<DeviceRule>& rules) {
             block.push_back(j);
         };
         switch (r.type) {
-            case 'a': break;
-            case 'c': skip_unless(jne_imm(3, BPF_DEVCG_DEV_CHAR)); break;
-            case 'b': skip_unless(jne_imm(3, BPF_DEVCG_DEV_BLOCK)); break;
-            default: throw_error(Errc::invalid, "device rule \"" + r.to_string() + "\": type must be a, b or c");
+            case 'a':
+                break;
+            case 'c':
+                skip_unless(jne_imm(3, BPF_DEVCG_DEV_CHAR));
+                break;
+            case 'b':
+                skip_unless(jne_imm(3, BPF_DEVCG_DEV_BLOCK));
+                break;
+            default:
+                throw_error(Errc::invalid, "device rule \"" + r.to_string() + "\": type must be a, b or c");
         }
         if (r.type != 'a' && r.major >= 0) skip_unless(jne_imm(4, static_cast<std::int32_t>(r.major)));
         if (r.type != 'a' && r.minor >= 0) skip_unless(jne_imm(5, static_cast<std::int32_t>(r.minor)));

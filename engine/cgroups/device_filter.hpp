@@ -1,8 +1,8 @@
 #pragma once
 // Device rules as a BPF_PROG_TYPE_CGROUP_DEVICE program, for cgroup v2, which has no devices.*
-// files: the kernel runs the program attached to a task's cgroup on every open/mknod of a device
-// node and refuses access when it returns 0 (Documentation/bpf/prog_cgroup_device? see
-// include/uapi/linux/bpf.h, struct bpf_cgroup_dev_ctx).
+// files: the kernel runs the programs attached to a task's cgroup2 cgroup on every open/mknod of
+// a device node and refuses access when one returns 0 (cgroup-v2.rst, "Device controller";
+// the context is struct bpf_cgroup_dev_ctx in include/uapi/linux/bpf.h).
 //
 // Semantics follow the v1 devices cgroup as Docker's rule lists use it: the rules are read last
 // to first and the first that matches decides. An allow rule matches when the request's access

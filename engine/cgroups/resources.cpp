@@ -14,7 +14,9 @@ constexpr std::uint64_t kMinShares = 2;
 constexpr std::uint64_t kMaxShares = 262144;
 constexpr std::int64_t kMinMemory = 6 * 1024 * 1024;
 
-std::string to_s(std::int64_t v) { return std::to_string(v); }
+std::string to_s(std::int64_t v) {
+    return std::to_string(v);
+}
 
 }  // namespace
 
@@ -120,19 +122,18 @@ std::optional<DeviceRule> DeviceRule::parse(std::string_view text, bool allow) {
 std::vector<DeviceRule> default_device_rules() {
     // moby oci/defaults.go: deny all, mknod of any char/block device, then the usual nodes.
     return {
-        {false, 'a', -1, -1, "rwm"},
-        {true, 'c', -1, -1, "m"},     // mknod c *:*
-        {true, 'b', -1, -1, "m"},     // mknod b *:*
-        {true, 'c', 1, 3, "rwm"},     // /dev/null
-        {true, 'c', 1, 5, "rwm"},     // /dev/zero
-        {true, 'c', 1, 7, "rwm"},     // /dev/full
-        {true, 'c', 1, 8, "rwm"},     // /dev/random
-        {true, 'c', 1, 9, "rwm"},     // /dev/urandom
-        {true, 'c', 5, 0, "rwm"},     // /dev/tty
-        {true, 'c', 5, 1, "rwm"},     // /dev/console
-        {true, 'c', 5, 2, "rwm"},     // /dev/ptmx
-        {true, 'c', 136, -1, "rwm"},  // /dev/pts/*
-        {true, 'c', 10, 200, "rwm"},  // /dev/net/tun
+        {false, 'a', -1, -1, "rwm"}, {true, 'c', -1, -1, "m"},  // mknod c *:*
+        {true, 'b', -1, -1, "m"},                               // mknod b *:*
+        {true, 'c', 1, 3, "rwm"},                               // /dev/null
+        {true, 'c', 1, 5, "rwm"},                               // /dev/zero
+        {true, 'c', 1, 7, "rwm"},                               // /dev/full
+        {true, 'c', 1, 8, "rwm"},                               // /dev/random
+        {true, 'c', 1, 9, "rwm"},                               // /dev/urandom
+        {true, 'c', 5, 0, "rwm"},                               // /dev/tty
+        {true, 'c', 5, 1, "rwm"},                               // /dev/console
+        {true, 'c', 5, 2, "rwm"},                               // /dev/ptmx
+        {true, 'c', 136, -1, "rwm"},                            // /dev/pts/*
+        {true, 'c', 10, 200, "rwm"},                            // /dev/net/tun
     };
 }
 
@@ -146,15 +147,15 @@ Checked check(const Layout& layout, const Resources& in, bool update) {
         c.unsupported = true;
         c.errors.push_back(std::move(m));
     };
+    // Where the knob would be, for the message: v1 names the hierarchy's file, v2 the root's
+    // cgroup.controllers, which lacks the controller.
     auto where = [&](std::string_view controller, std::string_view file) {
-        fs::path p;
-        if (v2) {
-            p = layout.root / file;
-        } else {
-            auto it = layout.hierarchies.find(std::string(controller));
-            p = (it != layout.hierarchies.end() ? it->second : layout.root / controller) / file;
-        }
-        return p.string();
+        if (v2)
+            return (layout.root / "cgroup.controllers").string() + " lists no " + std::string(controller) + " for " +
+                   std::string(file);
+        auto it = layout.hierarchies.find(std::string(controller));
+        fs::path dir = it != layout.hierarchies.end() ? it->second : layout.root / controller;
+        return (dir / file).string() + " does not exist";
     };
     auto missing = [&](std::string_view flag, std::string_view value, std::string_view controller,
                        std::string_view file) {
@@ -251,13 +252,14 @@ Checked check(const Layout& layout, const Resources& in, bool update) {
         if (r.cpu_quota) error("Conflicting options: Nano CPUs and CPU Quota cannot both be set");
         int n = layout.cpu_count();
         if (*r.nano_cpus < 0 || *r.nano_cpus > static_cast<std::int64_t>(n) * 1000000000) {
-            error("Range of CPUs is from 0.01 to " + std::to_string(n) + ".00, as there are only " +
-                  std::to_string(n) + " CPUs available");
+            error("Range of CPUs is from 0.01 to " + std::to_string(n) + ".00, as there are only " + std::to_string(n) +
+                  " CPUs available");
         }
         if (!has_cpu) {
-            cannot("NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is "
-                   "not mounted (" +
-                   where("cpu", v2 ? "cpu.max" : "cpu.cfs_quota_us") + ")");
+            cannot(
+                "NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is "
+                "not mounted (" +
+                where("cpu", v2 ? "cpu.max" : "cpu.cfs_quota_us") + ")");
         }
     }
     if (r.cpu_period && (*r.cpu_period < 1000 || *r.cpu_period > 1000000)) {
@@ -314,7 +316,8 @@ Checked check(const Layout& layout, const Resources& in, bool update) {
         error("Range of blkio weight is from 10 to 1000");
     }
     if (r.blkio_weight && !layout.has(v2 ? "io" : "blkio")) {
-        c.warnings.push_back("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
+        c.warnings.push_back(
+            "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
         r.blkio_weight.reset();
     }
 

@@ -155,7 +155,8 @@ std::vector<fs::path> create_v1_dirs(const Layout& layout, const std::string& pa
         if (std::find(roots.begin(), roots.end(), it->second) == roots.end()) roots.push_back(it->second);
     }
     if (roots.empty()) {
-        throw_error(Errc::unsupported, "no cgroup v1 hierarchy the engine uses is mounted under " + layout.root.string());
+        throw_error(Errc::unsupported,
+                    "no cgroup v1 hierarchy the engine uses is mounted under " + layout.root.string());
     }
     auto cpuset = layout.hierarchies.find("cpuset");
     std::vector<fs::path> made;
@@ -173,7 +174,8 @@ std::vector<fs::path> create_v1_dirs(const Layout& layout, const std::string& pa
                     if (make_dir(cdir)) {
                         made.push_back(cdir);
                     } else if (auto pids = read_pids(cdir / "cgroup.procs"); !pids.empty()) {
-                        throw_error(Errc::conflict, "cgroup " + cdir.string() + " already exists and has processes (pid " +
+                        throw_error(Errc::conflict, "cgroup " + cdir.string() +
+                                                        " already exists and has processes (pid " +
                                                         std::to_string(pids.front()) + ")");
                     }
                     break;

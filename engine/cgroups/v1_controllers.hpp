@@ -11,7 +11,7 @@
 namespace berth::cgroups::detail::v1 {
 
 // The hierarchies a container joins, by controller key in Layout::hierarchies.
-inline constexpr const char* kControllers[] = {"cpu",    "cpuacct", "cpuset", "memory",     "devices",
+inline constexpr const char* kControllers[] = {"cpu",     "cpuacct", "cpuset", "memory",      "devices",
                                                "freezer", "blkio",   "pids",   "name=systemd"};
 
 // memory: limit, memory+swap (kept >= limit at every step), soft limit, swappiness, OOM killer.

@@ -36,6 +36,8 @@ void thaw(const fs::path& dir) {
     }
 }
 
-bool frozen(const fs::path& dir) { return read_value(dir / "freezer.state") == "FROZEN"; }
+bool frozen(const fs::path& dir) {
+    return read_value(dir / "freezer.state") == "FROZEN";
+}
 
 }  // namespace berth::cgroups::detail::v1

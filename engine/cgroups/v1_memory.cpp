@@ -13,9 +13,15 @@ namespace {
 constexpr std::int64_t kUnlimited = std::numeric_limits<std::int64_t>::max();
 
 // "No limit" reads back as PAGE_COUNTER_MAX pages (9223372036854771712 on 4 KiB pages).
-bool is_unlimited(std::int64_t v) { return v < 0 || v >= (std::int64_t{1} << 62); }
-std::int64_t as_limit(std::int64_t v) { return is_unlimited(v) ? kUnlimited : v; }
-std::string limit_text(std::int64_t v) { return v < 0 ? "-1" : std::to_string(v); }
+bool is_unlimited(std::int64_t v) {
+    return v < 0 || v >= (std::int64_t{1} << 62);
+}
+std::int64_t as_limit(std::int64_t v) {
+    return is_unlimited(v) ? kUnlimited : v;
+}
+std::string limit_text(std::int64_t v) {
+    return v < 0 ? "-1" : std::to_string(v);
+}
 
 }  // namespace
 

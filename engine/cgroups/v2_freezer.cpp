@@ -17,7 +17,8 @@ std::uint64_t event(const fs::path& dir, const char* key) {
     auto m = read_keyed(dir / "cgroup.events");
     auto it = m.find(key);
     if (it == m.end()) {
-        throw_error(Errc::unsupported, (dir / "cgroup.events").string() + " has no \"" + key + "\" (kernel older than 5.2?)");
+        throw_error(Errc::unsupported,
+                    (dir / "cgroup.events").string() + " has no \"" + key + "\" (kernel older than 5.2?)");
     }
     return it->second;
 }
@@ -63,8 +64,12 @@ void thaw(const fs::path& dir) {
     }
 }
 
-bool frozen(const fs::path& dir) { return event(dir, "frozen") == 1; }
+bool frozen(const fs::path& dir) {
+    return event(dir, "frozen") == 1;
+}
 
-bool populated(const fs::path& dir) { return event(dir, "populated") == 1; }
+bool populated(const fs::path& dir) {
+    return event(dir, "populated") == 1;
+}
 
 }  // namespace berth::cgroups::detail::v2

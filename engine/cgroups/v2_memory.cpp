@@ -6,7 +6,9 @@
 namespace berth::cgroups::detail::v2 {
 
 namespace {
-std::string max_or(std::int64_t v) { return v < 0 ? "max" : std::to_string(v); }
+std::string max_or(std::int64_t v) {
+    return v < 0 ? "max" : std::to_string(v);
+}
 }  // namespace
 
 void apply_memory(const fs::path& dir, const Resources& r) {

@@ -12,7 +12,9 @@
 namespace berth::sys {
 
 namespace {
-long bpf(int cmd, bpf_attr* attr) { return ::syscall(__NR_bpf, cmd, attr, sizeof(*attr)); }
+long bpf(int cmd, bpf_attr* attr) {
+    return ::syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
 }  // namespace
 
 unique_fd bpf_prog_load(std::uint32_t prog_type, const bpf_insn* insns, std::size_t count, const char* license) {

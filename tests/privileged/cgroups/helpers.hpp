@@ -183,7 +183,8 @@ private:
             for (auto& e : sys::list_dir(p)) {
                 const auto d = p / e;
                 if (!sys::is_dir(d)) continue;
-                if (auto s = sys::read_file_if_exists(d / "freezer.state"); s && s->find("THAWED") == std::string::npos) {
+                if (auto s = sys::read_file_if_exists(d / "freezer.state");
+                    s && s->find("THAWED") == std::string::npos) {
                     try {
                         sys::write_file(d / "freezer.state", "THAWED");
                     } catch (...) {

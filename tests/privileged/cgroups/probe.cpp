@@ -1,6 +1,6 @@
-#include <unistd.h>
-
 #include "privileged/probe.hpp"
+
+#include <unistd.h>
 
 namespace berth_test {
 

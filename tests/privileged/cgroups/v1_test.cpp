@@ -1,9 +1,9 @@
 // The v1 driver against the host's real cgroup v1 hierarchies: limits are enforced on real
 // workloads that joined the cgroup themselves.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 
 #include "cgroups/cgroups.hpp"
@@ -48,7 +48,8 @@ TEST_CASE_METHOD(Fixture, "v1: a memory hog in a 32 MiB cgroup is OOM-killed") {
     Resources r;
     r.memory = 32 * MiB;
     auto cg = Cgroup::create(layout(), parent(), name("oom"), r);
-    CHECK(cgroup_file(layout(), "memory", parent(), name("oom"), "memory.limit_in_bytes") == std::to_string(32 * MiB) + "\n");
+    CHECK(cgroup_file(layout(), "memory", parent(), name("oom"), "memory.limit_in_bytes") ==
+          std::to_string(32 * MiB) + "\n");
 
     Child c = spawn(cg, [](int fd) {
         // Touch 1 MiB at a time up to 512 MiB, reporting every 4 MiB so the test sees it ran.

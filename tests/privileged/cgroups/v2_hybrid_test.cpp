@@ -2,9 +2,9 @@
 // (/sys/fs/cgroup/unified) offers no resource controller, but the core files work there
 // (cgroup.procs, cgroup.freeze, cgroup.events, cgroup.kill), and so do BPF device filters,
 // which the kernel consults for a task's cgroup2 cgroup before the v1 devices cgroup.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 
 #include "cgroups/cgroups.hpp"
@@ -25,7 +25,9 @@ namespace {
 
 const fs::path kUnified = "/sys/fs/cgroup/unified";
 
-bool have_unified() { return sys::exists(kUnified / "cgroup.controllers") && sys::exists(kUnified / "cgroup.procs"); }
+bool have_unified() {
+    return sys::exists(kUnified / "cgroup.controllers") && sys::exists(kUnified / "cgroup.procs");
+}
 
 }  // namespace
 

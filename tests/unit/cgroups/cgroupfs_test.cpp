@@ -1,7 +1,8 @@
 // The file helpers every driver goes through, and join_self().
+#include "cgroups/cgroupfs.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "cgroups/cgroupfs.hpp"
 #include "cgroups/cgroups.hpp"
 #include "fixture.hpp"
 #include "sys/error.hpp"

@@ -1,6 +1,7 @@
 // detect() on fixture trees shaped like real hosts.
-#include <catch2/catch.hpp>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
 
 #include "cgroups/cgroups.hpp"
 #include "fixture.hpp"

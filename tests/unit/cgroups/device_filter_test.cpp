@@ -1,10 +1,10 @@
 // The v2 device filter: the generated BPF program, run by a small interpreter of the
 // instructions it uses, must decide like the v1 devices cgroup would for Docker's rule lists.
-#include <catch2/catch.hpp>
+#include "cgroups/device_filter.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 
-#include "cgroups/device_filter.hpp"
 #include "sys/error.hpp"
 
 using namespace berth;
@@ -51,16 +51,23 @@ int run(const std::vector<bpf_insn>& prog, int type, int access, std::uint32_t m
                 reg[i.dst_reg] = static_cast<std::uint64_t>(static_cast<std::int64_t>(i.imm));
                 set[i.dst_reg] = true;
                 break;
-            case BPF_ALU64 | BPF_AND | BPF_K: dst() &= static_cast<std::uint64_t>(static_cast<std::int64_t>(i.imm)); break;
-            case BPF_ALU64 | BPF_RSH | BPF_K: dst() >>= i.imm; break;
+            case BPF_ALU64 | BPF_AND | BPF_K:
+                dst() &= static_cast<std::uint64_t>(static_cast<std::int64_t>(i.imm));
+                break;
+            case BPF_ALU64 | BPF_RSH | BPF_K:
+                dst() >>= i.imm;
+                break;
             case BPF_JMP | BPF_JNE | BPF_K:
                 if (dst() != static_cast<std::uint64_t>(static_cast<std::int64_t>(i.imm))) pc += i.off;
                 break;
             case BPF_JMP | BPF_JEQ | BPF_K:
                 if (dst() == static_cast<std::uint64_t>(static_cast<std::int64_t>(i.imm))) pc += i.off;
                 break;
-            case BPF_JMP | BPF_EXIT: REQUIRE(set[0]); return static_cast<int>(reg[0]);
-            default: FAIL("unexpected BPF instruction code " << int(i.code));
+            case BPF_JMP | BPF_EXIT:
+                REQUIRE(set[0]);
+                return static_cast<int>(reg[0]);
+            default:
+                FAIL("unexpected BPF instruction code " << int(i.code));
         }
     }
     FAIL("program did not exit");
@@ -78,19 +85,19 @@ constexpr int M = BPF_DEVCG_ACC_MKNOD;
 TEST_CASE("device filter for Docker's defaults allows the usual nodes and nothing else") {
     auto prog = device_filter(default_device_rules());
     CHECK(prog.back().code == (BPF_JMP | BPF_EXIT));
-    CHECK(run(prog, C, R | W, 1, 3) == 1);   // /dev/null
-    CHECK(run(prog, C, R, 1, 9) == 1);       // /dev/urandom
-    CHECK(run(prog, C, R | W, 136, 7) == 1); // /dev/pts/7
+    CHECK(run(prog, C, R | W, 1, 3) == 1);    // /dev/null
+    CHECK(run(prog, C, R, 1, 9) == 1);        // /dev/urandom
+    CHECK(run(prog, C, R | W, 136, 7) == 1);  // /dev/pts/7
     CHECK(run(prog, C, R | W, 10, 200) == 1);
-    CHECK(run(prog, C, R | W, 5, 2) == 1);   // /dev/ptmx
-    CHECK(run(prog, C, R, 1, 11) == 0);      // /dev/kmsg
-    CHECK(run(prog, C, R, 1, 1) == 0);       // /dev/mem
-    CHECK(run(prog, C, M, 1, 1) == 1);       // mknod c *:* is allowed
-    CHECK(run(prog, C, M | R, 1, 1) == 0);   // but not mknod and read together
+    CHECK(run(prog, C, R | W, 5, 2) == 1);  // /dev/ptmx
+    CHECK(run(prog, C, R, 1, 11) == 0);     // /dev/kmsg
+    CHECK(run(prog, C, R, 1, 1) == 0);      // /dev/mem
+    CHECK(run(prog, C, M, 1, 1) == 1);      // mknod c *:* is allowed
+    CHECK(run(prog, C, M | R, 1, 1) == 0);  // but not mknod and read together
     CHECK(run(prog, B, M, 8, 0) == 1);
-    CHECK(run(prog, B, R, 8, 0) == 0);       // /dev/sda
-    CHECK(run(prog, B, R, 1, 3) == 0);       // a block device with /dev/null's numbers
-    CHECK(run(prog, C, R, 10, 229) == 0);    // /dev/fuse is not in Docker's list
+    CHECK(run(prog, B, R, 8, 0) == 0);     // /dev/sda
+    CHECK(run(prog, B, R, 1, 3) == 0);     // a block device with /dev/null's numbers
+    CHECK(run(prog, C, R, 10, 229) == 0);  // /dev/fuse is not in Docker's list
 }
 
 TEST_CASE("device filter: later rules win, deny rules take away only their access") {

@@ -24,6 +24,8 @@ inline void put_all(const fs::path& dir, std::initializer_list<std::pair<const c
     for (auto& [name, content] : files) put(dir / name, content);
 }
 
-inline std::string get(const fs::path& p) { return berth::sys::read_file(p); }
+inline std::string get(const fs::path& p) {
+    return berth::sys::read_file(p);
+}
 
 }  // namespace cgtest

@@ -202,7 +202,7 @@ TEST_CASE("v1 stats parse cpuacct, cpu.stat, memory, pids and blkio files") {
     CHECK(s.memory_max_usage == 60000000);
     CHECK(s.memory_limited);
     CHECK(s.memory_limit == 67108864);
-    CHECK(s.memory_cache == 20971520);           // total_ (hierarchical) wins
+    CHECK(s.memory_cache == 20971520);  // total_ (hierarchical) wins
     CHECK(s.memory_inactive_file == 10485760);
     CHECK(s.memory_usage_no_cache() == 52428800 - 10485760);
     CHECK(s.oom_kills == 3);

@@ -1,7 +1,8 @@
 // The cgroup v2 driver end to end on a temp dir of fixture files (this project's hosts boot
 // cgroup v1, so real v2 limits cannot be exercised here).
-#include <catch2/catch.hpp>
 #include <signal.h>
+
+#include <catch2/catch.hpp>
 
 #include "cgroups/cgroups.hpp"
 #include "fixture.hpp"
@@ -200,8 +201,9 @@ TEST_CASE("v2 stats parse cpu.stat, memory.*, pids.*, io.stat") {
     put(d / "memory.events", "low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n");
     put(d / "pids.current", "7\n");
     put(d / "pids.max", "100\n");
-    put(d / "io.stat", "8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n"
-                       "8:16 rbytes=24 wbytes=76 rios=1 wios=1 dbytes=0 dios=0\n");
+    put(d / "io.stat",
+        "8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n"
+        "8:16 rbytes=24 wbytes=76 rios=1 wios=1 dbytes=0 dios=0\n");
 
     auto cg = Cgroup::open(t.layout(), "berth-test", "c1");
     auto s = cg.stats();
