@@ -130,8 +130,8 @@ TEST_CASE_METHOD(Fixture, "v1: --cpus 0.5 holds a busy loop near half a core") {
     CHECK(cgroup_file(layout(), "cpu", parent(), name("cpu"), "cpu.cfs_period_us") == "100000\n");
     Child c = spawn(cg, [](int) { busy_forever(); });
 
-    // Usage over a fixed window; the machine is shared, so a window starved by other load
-    // (below 35%) is measured again, but no window may go above the limit.
+    // Usage over a fixed window. The machine is shared: a window where other load kept the loop
+    // below 35% is measured again, but no window may go above the limit.
     double share = 0;
     for (int attempt = 0; attempt < 3; ++attempt) {
         auto u0 = cg.stats().cpu_usage_ns;
@@ -149,8 +149,11 @@ TEST_CASE_METHOD(Fixture, "v1: --cpus 0.5 holds a busy loop near half a core") {
     }
     CHECK(share >= 0.35);
     auto s = cg.stats();
-    CHECK(s.cpu_throttled_periods > 0);
-    CHECK(s.cpu_periods >= s.cpu_throttled_periods);
+    CHECK(s.cpu_periods > 0);  // the CFS bandwidth timer runs for this group: the quota is live
+    // Throttled periods prove the loop hit the quota; a loop that other load held near or
+    // below the quota may not have.
+    INFO("cpu share " << share << ", periods " << s.cpu_periods << ", throttled " << s.cpu_throttled_periods);
+    CHECK((s.cpu_throttled_periods > 0 || share < 0.45));
     cg.destroy();
     CHECK(wait(c) != -1);
 }
@@ -196,15 +199,21 @@ TEST_CASE_METHOD(Fixture, "v1: stats of a running child are plausible") {
         void* p = ::mmap(nullptr, 16 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) ::_exit(3);
         std::memset(p, 1, 16 * MiB);
-        auto end = sys::monotonic_ns() + 300 * 1000000LL;  // 300 ms of CPU
-        while (sys::monotonic_ns() < end) {
+        // 300 ms of this process's own CPU time, however busy the machine is.
+        auto cpu_ns = [] {
+            struct timespec ts;
+            ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+            return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        };
+        auto end = cpu_ns() + 300 * 1000000LL;
+        while (cpu_ns() < end) {
         }
         (void)!::write(fd, "R", 1);
         for (;;) ::pause();
     });
     REQUIRE(read_some(c.fd, 1, 10s) == "R");
     auto s = cg.stats();
-    CHECK(s.cpu_usage_ns >= 150 * 1000000ULL);
+    CHECK(s.cpu_usage_ns >= 300 * 1000000ULL);
     CHECK(s.cpu_usage_ns < 10 * 1000000000ULL);
     CHECK(s.cpu_user_ns + s.cpu_system_ns > 0);
     CHECK(s.cpu_per_cpu_ns.size() >= static_cast<size_t>(layout().cpu_count()));
