@@ -138,6 +138,13 @@ public:
         return c;
     }
 
+    // A child forked by the test itself, killed and reaped by the fixture if the test fails.
+    Child track(pid_t pid) {
+        Child c{pid, -1};
+        children_.push_back(c);
+        return c;
+    }
+
     // Waits (bounded) for the child to end; returns its wait status, or -1 on timeout.
     int wait(Child& c, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         int status = -1;

@@ -330,3 +330,25 @@ TEST_CASE_METHOD(Fixture, "v1: destroy of a frozen cgroup kills and removes it")
     CHECK(WIFSIGNALED(status));
     for (auto& d : cg.dirs()) CHECK_FALSE(sys::exists(d));
 }
+
+TEST_CASE_METHOD(Fixture, "v1: add() moves a running process into every hierarchy") {
+    auto cg = Cgroup::create(layout(), parent(), name("add"), Resources{});
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+        for (;;) ::pause();
+    }
+    Child c = track(pid);
+    cg.add(pid);
+    CHECK(cg.pids() == std::vector<pid_t>{pid});
+    auto self = sys::read_file("/proc/" + std::to_string(pid) + "/cgroup");
+    const std::string where = "/" + parent() + "/" + name("add") + "\n";
+    for (const char* c : {"memory", "pids", "freezer", "devices", "cpuset", "name=systemd"}) {
+        INFO(self);
+        CHECK(self.find(std::string(":") + c + ":" + where) != std::string::npos);
+    }
+    cg.destroy();
+    int status = wait(c);
+    CHECK(WIFSIGNALED(status));
+}
