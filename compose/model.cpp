@@ -462,7 +462,8 @@ json project_body(const Project& p) {
     return j;
 }
 
-// A plain YAML scalar that a reader would take for something other than this string.
+// A plain YAML scalar that a reader would take for something other than this string (YAML 1.1
+// and 1.2 readers both), or that cannot be written plain.
 bool needs_quotes(const std::string& s) {
     if (s.empty()) return true;
     std::string l = str::to_lower(s);
@@ -472,9 +473,14 @@ bool needs_quotes(const std::string& s) {
         if (l == w) return true;
     if (str::parse_double(s) || str::parse_int(s)) return true;
     if (l.rfind("0x", 0) == 0 || l.rfind("0o", 0) == 0) return true;
-    // YAML 1.1 sexagesimal numbers (1:30) and numbers with underscores.
-    bool numeric_like = std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+';
-    if (numeric_like && s.find_first_not_of("0123456789:._-+eE") == std::string::npos) return true;
+    // YAML 1.1 integers with underscores (1_000) and sexagesimal numbers (1:30).
+    std::string_view v = s;
+    if (v[0] == '-' || v[0] == '+') v.remove_prefix(1);
+    if (!v.empty() && std::isdigit(static_cast<unsigned char>(v[0])) &&
+        v.find_first_not_of("0123456789_:.") == std::string_view::npos &&
+        (v.find('_') != std::string_view::npos || v.find(':') != std::string_view::npos))
+        return true;
+    if (std::string_view(":-?,[]{}#&*!|>'\"%@`").find(s.front()) != std::string_view::npos) return true;
     if (s.front() == ' ' || s.back() == ' ' || s.find('\n') != std::string::npos) return true;
     return false;
 }
@@ -556,6 +562,7 @@ std::string to_json(const Project& p) {
 std::string to_yaml(const Project& p) {
     YAML::Emitter out;
     out.SetIndent(2);
+    out.SetNullFormat(YAML::LowerNull);
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value;
     if (needs_quotes(p.name)) out << YAML::DoubleQuoted;
