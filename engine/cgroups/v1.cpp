@@ -80,6 +80,9 @@ public:
         // v1 has no cgroup.kill. Freezing first stops the tasks from forking new ones between
         // reading cgroup.procs and signalling; a frozen task takes a SIGKILL and dies on thaw.
         const bool can_freeze = has("freezer") && sys::is_dir(dir("freezer"));
+        // A paused container stays paused under other signals (they are delivered on unpause);
+        // SIGKILL needs the thaw to take effect.
+        const bool keep_frozen = sig != SIGKILL && can_freeze && v1::frozen(dir("freezer"));
         auto once = [&] {
             auto pids = this->pids();
             if (pids.empty()) return true;
@@ -95,11 +98,11 @@ public:
             for (pid_t p : this->pids()) {
                 if (::kill(p, sig) < 0 && errno != ESRCH) {
                     int err = errno;
-                    if (froze) v1::thaw(dir("freezer"));
+                    if (froze && !keep_frozen) v1::thaw(dir("freezer"));
                     sys::throw_errno("kill", std::to_string(p) + ", " + std::to_string(sig), err);
                 }
             }
-            if (froze) v1::thaw(dir("freezer"));
+            if (froze && !keep_frozen) v1::thaw(dir("freezer"));
             return false;
         };
         if (sig != SIGKILL) {

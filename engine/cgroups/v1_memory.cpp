@@ -60,9 +60,8 @@ void apply_memory(const fs::path& dir, const Resources& r, bool update) {
 void memory_stats(const fs::path& dir, Stats& s) {
     if (!sys::exists(dir / "memory.usage_in_bytes")) return;
     s.memory_usage = read_uint(dir / "memory.usage_in_bytes");
-    if (auto max = read_value_if_exists(dir / "memory.max_usage_in_bytes")) {
+    if (sys::exists(dir / "memory.max_usage_in_bytes"))
         s.memory_max_usage = read_uint(dir / "memory.max_usage_in_bytes");
-    }
     std::int64_t limit = read_int(dir / "memory.limit_in_bytes");
     std::uint64_t host = host_memory_bytes();
     s.memory_limited = !is_unlimited(limit);

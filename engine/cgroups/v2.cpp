@@ -53,6 +53,8 @@ public:
             // cgroup.kill (5.14+) kills the whole subtree at once, racing no fork.
             write_value(dir_ / "cgroup.kill", "1");
         } else {
+            // A paused container stays paused under other signals; SIGKILL needs the thaw.
+            const bool keep_frozen = sig != SIGKILL && v2::frozen(dir_);
             for (int round = 0; !empty() && round < (sig == SIGKILL ? 50 : 1); ++round) {
                 bool froze = false;
                 try {
@@ -64,11 +66,11 @@ public:
                 for (pid_t p : pids()) {
                     if (::kill(p, sig) < 0 && errno != ESRCH) {
                         int err = errno;
-                        if (froze) v2::thaw(dir_);
+                        if (froze && !keep_frozen) v2::thaw(dir_);
                         sys::throw_errno("kill", std::to_string(p) + ", " + std::to_string(sig), err);
                     }
                 }
-                if (froze) v2::thaw(dir_);
+                if (froze && !keep_frozen) v2::thaw(dir_);
                 if (sig == SIGKILL) wait_until(empty, std::chrono::milliseconds(200));
             }
             if (sig != SIGKILL) return;

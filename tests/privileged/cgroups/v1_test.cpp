@@ -183,7 +183,12 @@ TEST_CASE_METHOD(Fixture, "v1: freeze stops a running child and thaw lets it go 
     CHECK(read_some(c.fd, 3, 2s).size() == 3);  // ticking again
     CHECK(proc_state(c.pid) != 'D');
 
-    cg.kill_all(SIGTERM);  // default action: terminate
+    // A signal to a paused container waits for the unpause (and does not unpause it).
+    cg.freeze();
+    cg.kill_all(SIGTERM);
+    CHECK(cg.frozen());
+    CHECK(wait(c, 200ms) == -1);  // still there, frozen
+    cg.thaw();
     int status = wait(c);
     CHECK(WIFSIGNALED(status));
     CHECK(WTERMSIG(status) == SIGTERM);
