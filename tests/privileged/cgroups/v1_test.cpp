@@ -109,6 +109,9 @@ TEST_CASE_METHOD(Fixture, "v1: a fork bomb stops at a pids limit of 20 and kill_
     CHECK(s.pids_current == 20);
     CHECK(s.pids_limit == 20u);
     CHECK(cg.pids().size() == 20);
+    // pids.peak (kernel 6.1+) is the high-water mark: the count never went above the limit.
+    auto peak_file = layout().hierarchies.at("pids") / parent() / name("bomb") / "pids.peak";
+    if (sys::exists(peak_file)) CHECK(sys::read_file(peak_file) == "20\n");
     auto events = cgroup_file(layout(), "pids", parent(), name("bomb"), "pids.events");
     CHECK(events.find("max 0") == std::string::npos);  // the kernel counted refused forks
 
