@@ -129,6 +129,7 @@ struct DecompressingSource::Impl {
     size_t read_zstd(void* out, size_t n) {
         for (;;) {
             bool have = fill();
+            if (!have && zstd_last == 0) return 0;  // the last frame ended and was flushed
             ZSTD_inBuffer ib{buf.data(), have ? end : pos, pos};
             ZSTD_outBuffer ob{out, n, 0};
             size_t rc = ZSTD_decompressStream(zd, &ob, &ib);

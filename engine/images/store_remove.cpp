@@ -19,6 +19,7 @@ namespace {
 
 struct Conflict {
     bool hard;
+    bool used;  // by a container
     std::string message;
 };
 
@@ -83,21 +84,23 @@ public:
     std::optional<Conflict> conflict(const std::string& id, bool force, bool check_refs) const {
         std::string sid = short_id(id);
         if (has_children(id))
-            return Conflict{true, "conflict: unable to delete " + sid + " (cannot be forced) - image has dependent child images"};
+            return Conflict{true, false, "conflict: unable to delete " + sid + " (cannot be forced) - image has dependent child images"};
         if (auto c = used_by(id); c && !force)
-            return Conflict{false, "conflict: unable to delete " + sid + " (must be forced) - image is being used by container " +
+            return Conflict{false, true, "conflict: unable to delete " + sid + " (must be forced) - image is being used by container " +
                                        short_id(*c)};
         if (check_refs && !force && !refs_of(id).empty())
-            return Conflict{false, "conflict: unable to delete " + sid + " (must be forced) - image is referenced in multiple repositories"};
+            return Conflict{false, false, "conflict: unable to delete " + sid + " (must be forced) - image is referenced in multiple repositories"};
         return std::nullopt;
     }
 
-    // Deletes the image (its references too) unless something forbids it; quiet: stop silently
-    // on a conflict (pruning parents).
+    // Deletes the image (its references too) unless something forbids it. quiet (after its last
+    // tag was removed, or pruning a parent): a conflict ends the removal silently unless the
+    // image is dangling and not in use, as in Docker's imageDeleteHelper.
     void delete_image(const std::string& id, bool force, bool prune, bool quiet) {
         if (auto c = conflict(id, force, true)) {
-            if (quiet) return;
-            throw_error(c->hard || !force ? Errc::conflict : Errc::in_use, c->message);
+            bool dangling = refs_of(id).empty() && !has_children(id);
+            if (quiet && (!dangling || c->used)) return;
+            throw_error(Errc::conflict, c->message);
         }
         for (auto& r : refs_of(id)) untag(r);
         if (used_by(id)) return;  // forced: the tags are gone, the image stays for its container
@@ -133,7 +136,7 @@ public:
                         if (r.has_digest() && r.repository() == ref.repository()) untag(r);
             }
             if (!refs_of(img.id).empty()) return;
-            delete_image(img.id, opts.force, opts.prune_parents, false);
+            delete_image(img.id, opts.force, opts.prune_parents, true);
             return;
         }
         if (single_reference(refs)) {

@@ -173,7 +173,9 @@ private:
             bool ok = n.substr(0, 5) == "user." || n.substr(0, 17) == "system.posix_acl_" ||
                       (n == "security.capability" && opts_.restore_owner);
             if (!ok) continue;
-            if (::fsetxattr(fd, xname, value, size, 0) < 0) sys::throw_errno("fsetxattr " + std::string(n), name);
+            // A filesystem without xattrs of that kind cannot keep them; Docker skips them too.
+            if (::fsetxattr(fd, xname, value, size, 0) < 0 && errno != ENOTSUP)
+                sys::throw_errno("fsetxattr " + std::string(n), name);
         }
     }
 

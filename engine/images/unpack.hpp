@@ -16,7 +16,8 @@
 //    bits. Set-id bits are kept (the mode is applied after the owner).
 //  - Xattrs: user.*, security.capability (root only) and system.posix_acl_* are applied to files
 //    and directories; overlay metadata (trusted.overlay.*, user.overlay.*) is refused, as it
-//    could forge whiteouts or redirects; any other namespace is ignored.
+//    could forge whiteouts or redirects; any other namespace is ignored, and so is an xattr the
+//    filesystem cannot store (ENOTSUP), as Docker does.
 //  - In layer mode, OCI whiteouts become overlayfs whiteouts: ".wh.NAME" -> a 0:0 character
 //    device NAME, "DIR/.wh..wh..opq" -> DIR gets the opaque xattr (trusted.overlay.opaque=y, or
 //    user.overlay.opaque for user-xattr overlays). ".wh.", ".wh..", ".wh..." are refused; other
