@@ -99,6 +99,7 @@ const char* type_name(std::uint16_t t) {
         case RTM_NEWLINK: return "RTM_NEWLINK";
         case RTM_DELLINK: return "RTM_DELLINK";
         case RTM_GETLINK: return "RTM_GETLINK";
+        case RTM_SETLINK: return "RTM_SETLINK";
         case RTM_NEWADDR: return "RTM_NEWADDR";
         case RTM_DELADDR: return "RTM_DELADDR";
         case RTM_GETADDR: return "RTM_GETADDR";
@@ -332,6 +333,24 @@ std::vector<char> one_attr(std::uint16_t type, const void* data, size_t len) {
 void Netlink::set_master(const std::string& name, int master_index) {
     std::uint32_t v = static_cast<std::uint32_t>(master_index);
     set_link(name, "master " + std::to_string(master_index), one_attr(IFLA_MASTER, &v, 4), 0, 0);
+}
+
+void Netlink::set_hairpin(const std::string& name, bool on) {
+    // AF_BRIDGE port attributes go to the bridge's RTM_SETLINK handler (rtnl_bridge_setlink);
+    // RTM_NEWLINK would accept and ignore them.
+    std::string what = what_of(RTM_SETLINK, name + " (bridge port hairpin " + (on ? "on" : "off") + ")");
+    auto idx = link_index(name);
+    if (!idx) sys::throw_errno(what, {}, ENODEV);
+    Msg m(RTM_SETLINK, 0);
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_BRIDGE;
+    ifi.ifi_index = *idx;
+    m.put(ifi);
+    size_t pi = m.nest_begin(IFLA_PROTINFO | NLA_F_NESTED);
+    std::uint8_t mode = on ? 1 : 0;
+    m.attr(IFLA_BRPORT_MODE, &mode, 1);
+    m.nest_end(pi);
+    request(m.finish(), what);
 }
 
 void Netlink::set_up(const std::string& name, bool up) {

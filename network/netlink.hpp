@@ -63,6 +63,9 @@ public:
                      int peer_netns_fd, const std::string& peer_mac);
 
     void set_master(const std::string& name, int master_index);
+    // Bridge port hairpin mode: frames may leave through the port they came in on. Needed when
+    // br_netfilter DNATs a container's packet to its own published port and bridges it back.
+    void set_hairpin(const std::string& name, bool on);
     void set_up(const std::string& name, bool up = true);
     void set_mtu(const std::string& name, unsigned mtu);
     void set_mac(const std::string& name, const std::string& mac);

@@ -579,6 +579,7 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
 
     host.create_veth(ep.host_veth, br->index, mtu_of(n), ep.ifname, netns_fd, ep.mac);
     Undo undo([&] { Netlink().delete_link_if_exists(ep.host_veth); });
+    host.set_hairpin(ep.host_veth, true);
     inner.set_up("lo");
     inner.set_up(ep.ifname);
     inner.add_address(ep.ifname, ep.ip, ep.prefix);
