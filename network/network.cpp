@@ -1,7 +1,9 @@
 #include "network/network.hpp"
 
 #include <linux/rtnetlink.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -19,11 +21,12 @@
 
 namespace berth::network {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 constexpr const char* kBridgeNameOpt = "com.docker.network.bridge.name";
 constexpr const char* kMtuOpt = "com.docker.network.driver.mtu";
-constexpr const char* kPortsFile = "published-ports.json";
 
 bool is_id(const std::string& s) {
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
@@ -68,13 +71,28 @@ json to_json(const Network& n) {
         cfg.push_back(c);
     }
     j["IPAM"] = {{"Driver", "default"}, {"Options", json::object()}, {"Config", cfg}};
-    json eps = json::object();
-    for (const auto& [cid, e] : n.endpoints)
-        eps[cid] = {{"Name", e.container_name}, {"EndpointID", e.endpoint_id}, {"IfName", e.ifname},
-                    {"IP", e.ip},           {"Prefix", e.prefix},          {"MacAddress", e.mac},
-                    {"HostVeth", e.host_veth}, {"Aliases", e.aliases}};
-    j["Berth"] = {{"Bridge", n.bridge}, {"LastIP", n.last_ip}, {"UserSubnet", n.user_subnet}, {"Endpoints", eps}};
+    j["Berth"] = {{"Bridge", n.bridge}, {"UserSubnet", n.user_subnet}};
     return j;
+}
+
+json endpoint_to_json(const EndpointRecord& e) {
+    return {{"ContainerID", e.container_id}, {"Name", e.container_name}, {"EndpointID", e.endpoint_id},
+            {"IfName", e.ifname},          {"IP", e.ip},              {"Prefix", e.prefix},
+            {"MacAddress", e.mac},         {"HostVeth", e.host_veth}, {"Aliases", e.aliases}};
+}
+
+EndpointRecord endpoint_from_json(const json& e) {
+    EndpointRecord r;
+    r.container_id = e.at("ContainerID").get<std::string>();
+    r.container_name = e.value("Name", "");
+    r.endpoint_id = e.value("EndpointID", "");
+    r.ifname = e.value("IfName", "");
+    r.ip = e.at("IP").get<std::string>();
+    r.prefix = e.value("Prefix", 0);
+    r.mac = e.value("MacAddress", "");
+    r.host_veth = e.value("HostVeth", "");
+    r.aliases = e.value("Aliases", std::vector<std::string>{});
+    return r;
 }
 
 Network from_json(const json& j) {
@@ -96,21 +114,7 @@ Network from_json(const json& j) {
     }
     const auto& b = j.at("Berth");
     n.bridge = b.value("Bridge", "");
-    n.last_ip = b.value("LastIP", "");
     n.user_subnet = b.value("UserSubnet", false);
-    for (const auto& [cid, e] : b.at("Endpoints").items()) {
-        EndpointRecord r;
-        r.container_id = cid;
-        r.container_name = e.value("Name", "");
-        r.endpoint_id = e.value("EndpointID", "");
-        r.ifname = e.value("IfName", "");
-        r.ip = e.value("IP", "");
-        r.prefix = e.value("Prefix", 0);
-        r.mac = e.value("MacAddress", "");
-        r.host_veth = e.value("HostVeth", "");
-        r.aliases = e.value("Aliases", std::vector<std::string>{});
-        n.endpoints[cid] = std::move(r);
-    }
     return n;
 }
 
@@ -134,21 +138,77 @@ std::vector<PortMapping> ports_from_json(const json& a) {
     return v;
 }
 
+// Runtime state (leases, endpoints, published ports) lives in the run dir, one file per
+// container, written once under a fresh name: a reboot clears it together with the bridges,
+// veths and nftables elements it describes, and no file is ever replaced in place (replacing
+// costs a data flush on ext4, several ms, which attach cannot afford).
+fs::path ports_dir(const store::Paths& p) { return p.run / "networks" / "ports"; }
+fs::path endpoints_dir(const store::Paths& p, const std::string& net_id) { return p.run / "networks" / net_id; }
+
+void write_new_file(const fs::path& path, const std::string& data) {
+    sys::mkdirs(path.parent_path(), 0700);
+    auto tmp = path;
+    tmp += ".tmp-" + sys::random_hex(8);
+    {
+        auto fd = sys::open_path(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        sys::write_all(fd.get(), data, tmp.string());
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        sys::throw_errno("rename", tmp.string() + " -> " + path.string(), err);
+    }
+}
+
+void remove_file(const fs::path& path) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) sys::throw_errno("unlink", path.string());
+}
+
+bool is_state_file(const std::string& f) { return f.size() > 5 && f.substr(f.size() - 5) == ".json"; }
+
 std::map<std::string, std::vector<PortMapping>> load_ports(const store::Paths& paths) {
     std::map<std::string, std::vector<PortMapping>> out;
-    auto text = sys::read_file_if_exists(paths.networks() / kPortsFile);
-    if (!text) return out;
-    auto j = json::parse(*text, nullptr, false);
-    if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt " + (paths.networks() / kPortsFile).string());
-    for (const auto& [cid, a] : j.items()) out[cid] = ports_from_json(a);
+    for (const auto& f : sys::list_dir(ports_dir(paths))) {
+        if (!is_state_file(f)) continue;
+        auto path = ports_dir(paths) / f;
+        auto text = sys::read_file_if_exists(path);
+        if (!text) continue;
+        auto j = json::parse(*text, nullptr, false);
+        if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt published-ports record " + path.string());
+        out[f.substr(0, f.size() - 5)] = ports_from_json(j);
+    }
     return out;
 }
 
-void save_ports(const store::Paths& paths, const std::map<std::string, std::vector<PortMapping>>& all) {
-    json j = json::object();
-    for (const auto& [cid, v] : all)
-        if (!v.empty()) j[cid] = ports_to_json(v);
-    sys::write_file_atomic(paths.networks() / kPortsFile, j.dump(2) + "\n", 0600);
+std::map<std::string, EndpointRecord> load_endpoints(const store::Paths& paths, const std::string& net_id) {
+    std::map<std::string, EndpointRecord> out;
+    auto dir = endpoints_dir(paths, net_id);
+    for (const auto& f : sys::list_dir(dir)) {
+        if (!is_state_file(f)) continue;
+        auto text = sys::read_file_if_exists(dir / f);
+        if (!text) continue;
+        auto j = json::parse(*text, nullptr, false);
+        if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt endpoint record " + (dir / f).string());
+        auto e = endpoint_from_json(j);
+        out[e.container_id] = std::move(e);
+    }
+    return out;
+}
+
+// Where sequential allocation continues: a fixed-size record rewritten in place.
+std::string load_last_ip(const store::Paths& paths, const std::string& net_id) {
+    auto t = sys::read_file_if_exists(endpoints_dir(paths, net_id) / "last-ip");
+    return t ? std::string(str::trim(*t)) : std::string();
+}
+
+void save_last_ip(const store::Paths& paths, const std::string& net_id, const std::string& ip) {
+    sys::mkdirs(endpoints_dir(paths, net_id), 0700);
+    std::string rec = ip;
+    rec.resize(15, ' ');
+    rec += '\n';
+    auto fd = sys::open_path(endpoints_dir(paths, net_id) / "last-ip", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (::pwrite(fd.get(), rec.data(), rec.size(), 0) != ssize_t(rec.size()))
+        sys::throw_errno("pwrite", (endpoints_dir(paths, net_id) / "last-ip").string());
 }
 
 bool overlaps_port(const PortMapping& a, const PortMapping& b) {
@@ -256,6 +316,8 @@ std::vector<Network> Manager::load_all() {
         if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt network record " + path.string());
         try {
             out.push_back(from_json(j));
+            out.back().endpoints = load_endpoints(paths_, out.back().id);
+            out.back().last_ip = load_last_ip(paths_, out.back().id);
         } catch (const std::exception& e) {
             throw_error(Errc::corrupt, "corrupt network record " + path.string() + ": " + e.what());
         }
@@ -356,9 +418,13 @@ void Manager::ensure_predefined() {
     }
 }
 
-void Manager::ensure_bridge(const Network& n) {
+void Manager::ensure_bridge(const Network& n, bool quick) {
     Netlink nl;
-    if (!nl.link_exists(n.bridge)) {
+    bool exists = nl.link_exists(n.bridge);
+    // On the attach path a bridge that exists was set up by create() or an earlier attach: the
+    // bridge, its nftables elements and sysctls go together, and a reboot takes all of them.
+    if (exists && quick) return;
+    if (!exists) {
         Undo undo([&] { Netlink().delete_link_if_exists(n.bridge); });
         nl.create_bridge(n.bridge, mtu_of(n), mac_for_ip(n.gateway));
         nl.add_address(n.bridge, n.gateway, prefix_of(n));
@@ -447,7 +513,7 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
         throw_error(Errc::conflict, "a network interface named " + n.bridge + " already exists on this host");
 
     Undo undo([&] { teardown_bridge(n); });
-    ensure_bridge(n);
+    ensure_bridge(n, false);
     save(n);
     undo.commit();
     return n;
@@ -480,8 +546,8 @@ void Manager::remove(const std::string& key) {
         throw_error(Errc::in_use, "error while removing network: network " + n->name + " id " + short_id(n->id) +
                                       " has active endpoints");
     teardown_bridge(*n);
-    sys::check(::unlink((paths_.networks() / (n->id + ".json")).c_str()) == 0 || errno == ENOENT ? 0 : -1, "unlink",
-               (paths_.networks() / (n->id + ".json")).string());
+    remove_file(paths_.networks() / (n->id + ".json"));
+    sys::remove_tree(endpoints_dir(paths_, n->id));
     std::vector<Network> remaining;
     for (auto& other : all)
         if (other.id != n->id) remaining.push_back(other);
@@ -547,7 +613,7 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
         }
     }
 
-    ensure_bridge(n);
+    ensure_bridge(n, true);
 
     EndpointRecord ep;
     ep.container_id = container_id;
@@ -585,9 +651,8 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     inner.add_address(ep.ifname, ep.ip, ep.prefix);
     if (first) inner.add_default_route(n.gateway, ep.ifname);
 
-    n.endpoints[container_id] = ep;
-    n.last_ip = alloc.last() ? alloc.last()->str() : n.last_ip;
-    save(n);
+    write_new_file(endpoints_dir(paths_, n.id) / (container_id + ".json"), endpoint_to_json(ep).dump() + "\n");
+    if (!want && alloc.last()) save_last_ip(paths_, n.id, alloc.last()->str());
     undo.commit();
     return Endpoint{n.id, n.name, ep.endpoint_id, ep.ifname, ep.ip, ep.prefix, n.gateway, ep.mac, ep.host_veth};
 }
@@ -602,8 +667,7 @@ void Manager::detach(const std::string& key, const std::string& container_id) {
     if (it == n.endpoints.end()) return;
     // Deleting the host end deletes the pair; the container end may already be gone with its netns.
     if (!it->second.host_veth.empty()) Netlink().delete_link_if_exists(it->second.host_veth);
-    n.endpoints.erase(it);
-    save(n);
+    remove_file(endpoints_dir(paths_, n.id) / (container_id + ".json"));
 }
 
 std::vector<PortMapping> Manager::publish(const std::string& container_id, const std::string& container_ip,
@@ -676,8 +740,9 @@ std::vector<PortMapping> Manager::publish(const std::string& container_id, const
         if (std::find(out.begin(), out.end(), p) == out.end()) stale.push_back(p);
     nat_.remove_ports(stale);
     nat_.add_ports(out);
-    all[container_id] = out;
-    save_ports(paths_, all);
+    auto file = ports_dir(paths_) / (container_id + ".json");
+    remove_file(file);
+    write_new_file(file, ports_to_json(out).dump() + "\n");
     return out;
 }
 
@@ -687,8 +752,7 @@ void Manager::unpublish(const std::string& container_id) {
     auto it = all.find(container_id);
     if (it == all.end()) return;
     nat_.remove_ports(it->second);
-    all.erase(it);
-    save_ports(paths_, all);
+    remove_file(ports_dir(paths_) / (container_id + ".json"));
 }
 
 std::vector<PortMapping> Manager::published(const std::string& container_id) {

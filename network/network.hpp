@@ -1,8 +1,11 @@
 #pragma once
 // The network store and the data path of a container's attachment.
 //
-// Networks live as Docker-shaped JSON in <root>/networks/<id>.json (plus berth's own leases and
-// endpoint records under "Berth"), published ports in <root>/networks/published-ports.json.
+// Network definitions live as Docker-shaped JSON in <root>/networks/<id>.json. What exists only
+// while containers run (endpoints with their leases, the sequential-allocation pointer,
+// published ports) lives in the run dir, <run>/networks/<id>/<container>.json and
+// <run>/networks/ports/<container>.json: a reboot clears it together with the bridges, veths and
+// nftables elements it describes, so no stale lease can outlive them.
 // Every mutation holds <root>/networks/.lock (one lock: subnets and host ports are shared by all
 // networks of a root). The predefined networks `bridge` (bridge device <prefix>0, 172.17.0.0/16
 // unless taken, no embedded DNS, as docker0), `host` and `none` exist implicitly.
@@ -127,7 +130,7 @@ private:
     std::optional<Network> find(const std::vector<Network>& all, const std::string& name_or_id);
     Network find_or_throw(const std::string& name_or_id);
     void save(const Network& n);
-    void ensure_bridge(const Network& n);
+    void ensure_bridge(const Network& n, bool quick);
     void teardown_bridge(const Network& n);
     void drop_table_if_unused(const std::vector<Network>& remaining);
 

@@ -125,6 +125,13 @@ std::string host_address() {
     return {};
 }
 
+// Every published-ports record of the root, as one string.
+std::string port_records(const store::Paths& p) {
+    std::string all;
+    for (auto& f : sys::list_dir(p.run / "networks" / "ports")) all += f + "=" + sys::read_file(p.run / "networks" / "ports" / f);
+    return all;
+}
+
 std::string map_elements(const std::string& table, const std::string& map) {
     auto out = Nft().try_run("list map ip " + table + " " + map);
     return out ? *out : "<missing>";
@@ -312,7 +319,7 @@ TEST_CASE("port conflicts are refused before anything changes") {
     env.mgr.publish("k1" + pid_s(), ea.ip, {parse_publish(std::to_string(p) + ":80")});
     auto before_any = map_elements(env.paths.prefix, "pub_any");
     auto before_addr = map_elements(env.paths.prefix, "pub_addr");
-    auto before_file = sys::read_file(env.paths.networks() / "published-ports.json");
+    auto before_file = port_records(env.paths);
 
     auto refused = [&](const std::vector<PortSpec>& specs, const std::string& msg) {
         try {
@@ -324,7 +331,7 @@ TEST_CASE("port conflicts are refused before anything changes") {
         }
         CHECK(map_elements(env.paths.prefix, "pub_any") == before_any);
         CHECK(map_elements(env.paths.prefix, "pub_addr") == before_addr);
-        CHECK(sys::read_file(env.paths.networks() / "published-ports.json") == before_file);
+        CHECK(port_records(env.paths) == before_file);
     };
     std::string ps = std::to_string(p);
     refused({parse_publish(std::to_string(q) + ":81"), parse_publish(ps + ":80")},
@@ -333,7 +340,7 @@ TEST_CASE("port conflicts are refused before anything changes") {
     // The same port for UDP is a different port.
     env.mgr.publish("k2" + pid_s(), eb.ip, {parse_publish(ps + ":80/udp")});
     env.mgr.unpublish("k2" + pid_s());
-    before_file = sys::read_file(env.paths.networks() / "published-ports.json");
+    before_file = port_records(env.paths);
 
     // A host process holding a port.
     int hold = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
