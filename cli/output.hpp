@@ -64,6 +64,10 @@ public:
     Template(Template&&) noexcept;
     Template& operator=(Template&&) noexcept;
     std::string render(const ojson& data) const;
+    // Renders a table's header line the way docker/cli does: against the column titles, with
+    // json/split/join/title/lower/upper/truncate leaving the title as it is, .Label "a.b-c"
+    // giving "b c", and an execution error ending the header quietly where it happened.
+    std::string render_header(const ojson& headers) const;
 
 private:
     struct Impl;
@@ -71,5 +75,10 @@ private:
 };
 
 std::string render_template(std::string_view text, const ojson& data);
+
+// JSON as Go's encoding/json writes it for Docker (json.Encoder with SetEscapeHTML(false), as the
+// CLI's {{json}} and the daemon's API do): compact when indent is empty, otherwise one element
+// per line (json.MarshalIndent). Floats print as Go prints float64, strings escape as Go does.
+std::string go_json(const ojson& value, std::string_view indent = {});
 
 }  // namespace berth::cli
