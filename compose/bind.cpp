@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "compose/short_syntax.hpp"
 #include "sys/fs.hpp"
@@ -104,22 +105,17 @@ public:
         return std::nullopt;
     }
 
-    // File modes: a number written with a leading 0 is octal (YAML 1.1), a quoted string always
-    // octal (compose-go's FileMode), a plain number without 0 decimal.
+    // File modes are octal, written with or without a leading 0 ("0440", 440, 0o440), as the
+    // compose specification describes them and as `chmod` reads them.
     std::optional<std::uint32_t> mode(const Node& n, const std::string& path) {
         if (n.is_null()) return std::nullopt;
         if (n.is_scalar() && !n.value.empty()) {
-            std::string v = n.value;
-            int base = (!n.plain || (v.size() > 1 && v[0] == '0')) ? 8 : 10;
-            if (v.rfind("0o", 0) == 0) {
-                v = v.substr(2);
-                base = 8;
-            }
+            std::string v = n.value.rfind("0o", 0) == 0 ? n.value.substr(2) : n.value;
             char* end = nullptr;
-            unsigned long m = std::strtoul(v.c_str(), &end, base);
-            if (end && *end == '\0' && m <= 07777) return static_cast<std::uint32_t>(m);
+            unsigned long m = std::strtoul(v.c_str(), &end, 8);
+            if (!v.empty() && end && *end == '\0' && m <= 07777) return static_cast<std::uint32_t>(m);
         }
-        error(n, path, "invalid file mode " + describe(n));
+        error(n, path, "invalid file mode " + describe(n) + " (octal, at most 7777)");
         return std::nullopt;
     }
 
@@ -622,7 +618,12 @@ EnvMap read_env_files(Reader& r, std::vector<EnvFile>& files, const Node& n, con
             if (f.required) r.error(item, ip, "env file " + f.path + " not found");
             continue;
         }
-        auto file = std::make_shared<const std::string>(f.path);
+        std::string shown = f.path;
+        if (!r.ctx().working_dir.empty()) {
+            auto rel = std::filesystem::path(f.path).lexically_relative(r.ctx().working_dir).string();
+            if (!rel.empty() && rel.rfind("..", 0) != 0) shown = rel;
+        }
+        auto file = std::make_shared<const std::string>(shown);
         EnvMap vars = f.format == "raw" ? parse_dotenv_raw(*text, file, r.problems())
                                         : parse_dotenv(*text, file, lookup, r.problems(), r.ctx().warnings);
         for (auto& [k, v] : vars) env[k] = v;
@@ -915,7 +916,6 @@ Service bind_service(const std::string& name, const Node& node, BindContext& ctx
                                 std::to_string(*s.deploy->replicas) + ") disagree");
     if (!s.network_mode.empty() && node.find("networks"))
         r.error(*node.find("network_mode"), path, "network_mode and networks cannot both be set");
-    if (s.image.empty() && !s.build) r.error(node, path, "service has neither an image nor a build context");
     return s;
 }
 

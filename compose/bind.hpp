@@ -15,6 +15,7 @@ struct BindContext {
     const EnvMap& environment;  // the interpolation environment: bare `KEY` entries resolve here
     Problems& problems;
     Warnings& warnings;
+    std::string working_dir;  // env_file problems name files relative to it
 };
 
 Service bind_service(const std::string& name, const Node& node, BindContext& ctx);

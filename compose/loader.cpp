@@ -335,6 +335,7 @@ private:
             if (!e.value.find("extends")) continue;
             std::vector<ExtendsKey> stack;
             auto r = resolved_service(root, file_path, e.key, env, stack);
+            if (!r) broken_services_.insert(e.key);
             done.emplace_back(e.key, r ? std::move(*r) : [&] {
                 Node copy = e.value;
                 copy.erase("extends");
@@ -560,17 +561,6 @@ private:
             }
             if (s.networks.empty() && s.network_mode.empty()) s.networks["default"] = std::nullopt;
             if (s.networks.count("default")) uses_default = true;
-            auto implicit = [&](const std::string& dep, bool restart) {
-                if (dep.empty() || s.depends_on.count(dep)) return;
-                Dependency d;
-                d.restart = restart;
-                s.depends_on[dep] = d;
-            };
-            for (auto& l : s.links) implicit(str::split(l, ':')[0], true);
-            for (auto* ns : {&s.network_mode, &s.ipc, &s.pid, &s.uts})
-                if (ns->rfind("service:", 0) == 0) implicit(ns->substr(8), true);
-            for (auto& v : s.volumes_from)
-                if (v.rfind("container:", 0) != 0) implicit(str::split(v, ':')[0], false);
         }
         if (uses_default && !p.networks.count("default")) p.networks["default"] = Network{};
         auto name_of = [&](const std::string& key, const std::string& name, bool external) {
@@ -581,6 +571,24 @@ private:
         for (auto& [k, v] : p.volumes) v.name = name_of(k, v.name, v.external);
         for (auto& [k, c] : p.configs) c.name = name_of(k, c.name, c.external);
         for (auto& [k, c] : p.secrets) c.name = name_of(k, c.name, c.external);
+    }
+
+    // links, network_mode/ipc/pid/uts service:X and volumes_from X are dependencies too (as
+    // compose-go's normalize adds them); only for services that exist, the others were reported.
+    void add_implicit_dependencies(Project& p) {
+        for (auto& [name, s] : p.services) {
+            auto implicit = [&](const std::string& dep, bool restart) {
+                if (dep.empty() || dep == name || s.depends_on.count(dep) || !p.services.count(dep)) return;
+                Dependency d;
+                d.restart = restart;
+                s.depends_on[dep] = d;
+            };
+            for (auto& l : s.links) implicit(str::split(l, ':')[0], true);
+            for (auto* ns : {&s.network_mode, &s.ipc, &s.pid, &s.uts})
+                if (ns->rfind("service:", 0) == 0) implicit(ns->substr(8), true);
+            for (auto& v : s.volumes_from)
+                if (v.rfind("container:", 0) != 0) implicit(str::split(v, ':')[0], false);
+        }
     }
 
     // Position of a node in the merged tree, for reference errors found on the typed model.
@@ -608,6 +616,9 @@ private:
         std::map<std::string, std::string> container_names;
         for (auto& [name, s] : p.services) {
             std::string sp = path_join("services", name);
+            const Node* svc_node = at(root, {"services", name});
+            if (s.image.empty() && !s.build && !broken_services_.count(name) && !svc_node->find("image"))
+                problems_.add(*svc_node, sp, "service has neither an image nor a build context");
             for (auto& [net, _] : s.networks)
                 if (!p.networks.count(net))
                     problems_.add(*at(root, {"services", name, "networks", net}), path_join(sp, "networks"),
@@ -678,6 +689,7 @@ private:
     std::map<std::string, Node> extends_files_;
     std::map<ExtendsKey, Node> resolved_;
     std::set<ExtendsKey> in_cycle_;
+    std::set<std::string> broken_services_;  // extends failed: reported once, not again as incomplete
 };
 
 LoadResult Loader::run() {
@@ -740,7 +752,7 @@ LoadResult Loader::run() {
     apply_profiles(root, env, project);
 
     // Phase 10: bind every section to the typed model.
-    BindContext ctx{env, problems_, warnings_};
+    BindContext ctx{env, problems_, warnings_, working_dir_};
     if (const Node* services = root.find("services")) {
         if (!services->is_map()) problems_.add(*services, "services", "must be a mapping");
         else
@@ -763,6 +775,7 @@ LoadResult Loader::run() {
     // Phases 11-12: defaults and names, then every reference and the dependency graph.
     normalize(project);
     check_references(project, root);
+    add_implicit_dependencies(project);
     problems_.throw_if_any();
 
     project.environment = std::move(env);

@@ -146,7 +146,7 @@ json mount_json(const Mount& m) {
     if (m.tmpfs) {
         json t = json::object();
         put_bytes(t, "size", m.tmpfs->size);
-        if (m.tmpfs->mode) t["mode"] = *m.tmpfs->mode;
+        if (m.tmpfs->mode) t["mode"] = octal(*m.tmpfs->mode);
         j["tmpfs"] = t;
     }
     if (!m.image_subpath.empty()) j["image"] = json{{"subpath", m.image_subpath}};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "sys/error.hpp"
 
@@ -112,9 +113,20 @@ void Problems::add(const Pos& pos, std::string path, std::string message) {
 }
 
 std::string Problems::text() const {
+    // Problems without a position first, then by file and line, each file in the order met.
+    std::vector<std::string> files;
+    for (auto& p : list_)
+        if (p.pos.file && std::find(files.begin(), files.end(), *p.pos.file) == files.end()) files.push_back(*p.pos.file);
+    auto rank = [&](const Problem& p) {
+        if (!p.pos.file) return std::make_tuple(-1L, 0, 0);
+        long f = std::find(files.begin(), files.end(), *p.pos.file) - files.begin();
+        return std::make_tuple(f, p.pos.line, p.pos.column);
+    };
+    std::vector<Problem> sorted = list_;
+    std::stable_sort(sorted.begin(), sorted.end(), [&](const Problem& a, const Problem& b) { return rank(a) < rank(b); });
     std::string out;
     std::set<std::string> seen;
-    for (auto& p : list_) {
+    for (auto& p : sorted) {
         auto line = p.str();
         if (!seen.insert(line).second) continue;
         if (!out.empty()) out += '\n';

@@ -30,7 +30,7 @@ struct VolumeSpec {
     std::string type;    // "bind" or "volume"
     std::string source;  // "" for an anonymous volume
     std::string target;
-    bool read_only = false;
+    std::optional<bool> read_only;  // set only by an explicit ro / rw
     bool nocopy = false;
     std::string selinux;      // "z" or "Z"
     std::string propagation;  // rshared, ...

@@ -79,8 +79,10 @@ void resolve_in_place(Node& n, const FileContext& ctx) {
     if (n.is_scalar() && !n.value.empty()) n.value = resolve_path(ctx.base_dir, n.value, ctx.home);
 }
 
+// Invalid items are replaced by null, which later phases skip, so indexes in messages stay those
+// of the file.
 void ports(Node& n, const std::string& path, Problems& problems) {
-    to_list(n);
+    if (n.is_null()) to_list(n);
     if (!n.is_seq()) {
         problems.add(n, path, "must be a list");
         n = Node::sequence(n.pos);
@@ -96,12 +98,14 @@ void ports(Node& n, const std::string& path, Problems& problems) {
         }
         if (!item.is_scalar()) {
             problems.add(item, ipath, "must be a port string, a number or a mapping");
+            out.push_back(Node::null(item.pos));
             continue;
         }
         auto parsed = parse_port_spec(item.value);
         if (!parsed.ok) {
             problems.add(item, ipath,
                          "invalid port \"" + item.value + "\"" + (parsed.reason.empty() ? "" : ": " + parsed.reason));
+            out.push_back(Node::null(item.pos));
             continue;
         }
         for (auto& p : parsed.ports) {
@@ -118,7 +122,7 @@ void ports(Node& n, const std::string& path, Problems& problems) {
 }
 
 void volumes(Node& n, const std::string& path, const FileContext& ctx, Problems& problems) {
-    to_list(n);
+    if (n.is_null()) to_list(n);
     if (!n.is_seq()) {
         problems.add(n, path, "must be a list");
         n = Node::sequence(n.pos);
@@ -137,11 +141,13 @@ void volumes(Node& n, const std::string& path, const FileContext& ctx, Problems&
         }
         if (!item.is_scalar()) {
             problems.add(item, ipath, "must be a volume string or a mapping");
+            out.push_back(Node::null(item.pos));
             continue;
         }
         auto parsed = parse_volume_spec(item.value);
         if (!parsed.error.empty()) {
             problems.add(item, ipath, "invalid volume \"" + item.value + "\": " + parsed.error);
+            out.push_back(Node::null(item.pos));
             continue;
         }
         auto& v = parsed.volume;
@@ -150,7 +156,8 @@ void volumes(Node& n, const std::string& path, const FileContext& ctx, Problems&
         if (!v.source.empty())
             m.set("source", scalar_at(v.type == "bind" ? resolve_path(ctx.base_dir, v.source, ctx.home) : v.source, item));
         m.set("target", scalar_at(v.target, item));
-        if (v.read_only) m.set("read_only", scalar_at("true", item));
+        // Only an explicit ro/rw is written, so a later file without a mode keeps the earlier one.
+        if (v.read_only) m.set("read_only", scalar_at(*v.read_only ? "true" : "false", item));
         if (!v.consistency.empty()) m.set("consistency", scalar_at(v.consistency, item));
         if (v.type == "bind") {
             // The short syntax creates a missing host directory (Docker's historical behaviour).
@@ -171,8 +178,12 @@ void volumes(Node& n, const std::string& path, const FileContext& ctx, Problems&
 
 // secrets/configs entries: "name" -> {source: name}
 void file_refs(Node& n, const std::string& path, Problems& problems) {
-    to_list(n);
-    if (!n.is_seq()) return;
+    if (n.is_null()) to_list(n);
+    if (!n.is_seq()) {
+        problems.add(n, path, "must be a list");
+        n = Node::sequence(n.pos);
+        return;
+    }
     for (size_t i = 0; i < n.items.size(); ++i) {
         auto& item = n.items[i];
         if (item.is_scalar()) {
@@ -267,16 +278,15 @@ void resolve_external(Node& obj, const std::string& path, Problems& problems) {
     // Legacy `external: {name: x}` is `external: true` + `name: x`.
     auto* ext = obj.find("external");
     if (!ext || !ext->is_map()) return;
-    const Node* name = ext->find("name");
+    const Node* name_node = ext->find("name");
+    std::optional<Node> name;
+    if (name_node && name_node->is_scalar()) name = *name_node;
     Pos pos = ext->pos;
-    if (name && name->is_scalar()) {
-        if (obj.find("name")) {
-            problems.add(*ext, path_join(path, "external"), "can't use both \"external.name\" (deprecated) and \"name\"");
-        } else {
-            obj.set("name", *name);
-        }
-    }
     *ext = Node::scalar("true", pos, true);
+    if (name) {
+        if (obj.find("name")) problems.add(*name, path_join(path, "external.name"), "can't use both \"external.name\" (deprecated) and \"name\"");
+        else obj.set("name", std::move(*name));
+    }
 }
 
 void top_level_object(Node& n, const std::string& path, const FileContext& ctx, Problems& problems, bool file_paths) {
