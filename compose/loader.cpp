@@ -206,13 +206,13 @@ private:
             problems_.add(doc, "", "a compose file must be a mapping, not " + std::string(doc.kind_name()));
             return Node::mapping(doc.pos);
         }
-        if (opts_.interpolate) interpolate_tree(doc, lookup_in(env), problems_, warnings_);
         if (auto* v = doc.find_entry("version")) {
             warnings_.add(v->value.pos.file_name() +
                           ": the attribute `version` is obsolete, it will be ignored, please remove it to avoid "
                           "potential confusion");
             doc.erase("version");
         }
+        if (opts_.interpolate) interpolate_tree(doc, lookup_in(env), problems_, warnings_);
         check_keys(doc, problems_);
         FileContext fc{base_dir, home()};
         canonicalize(doc, fc, problems_);
@@ -741,7 +741,7 @@ LoadResult Loader::run() {
     // Project name, then exposed to interpolation as COMPOSE_PROJECT_NAME.
     project.name = project_name(files, env, project.working_dir);
     problems_.throw_if_any();
-    env.emplace("COMPOSE_PROJECT_NAME", project.name);
+    env["COMPOSE_PROJECT_NAME"] = project.name;
 
     // Phases 3-8: interpolate, keys, canonical form, extends, merge, include.
     std::vector<std::string> include_stack;

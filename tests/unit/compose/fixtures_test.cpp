@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <iostream>
 #include <filesystem>
 
 #include "compose/loader.hpp"
@@ -80,8 +81,19 @@ void run_case(const fs::path& dir) {
     std::vector<std::string> warnings;
     try {
         auto r = compose::load_project(opts);
-        output = relative_to_case(compose::to_yaml(r.project), dir);
+        std::string canonical = compose::to_yaml(r.project);
+        output = relative_to_case(canonical, dir);
         warnings = r.warnings;
+        // The canonical form is itself a valid compose file that loads back to the same model
+        // (read without interpolation: its values are already resolved).
+        auto again = opts;
+        again.files = {"-"};
+        again.stdin_content = canonical;
+        again.interpolate = false;
+        again.project_name.clear();
+        again.env_files.clear();
+        INFO("reloading the canonical form of " << dir);
+        CHECK(compose::to_yaml(compose::load_project(again).project) == canonical);
     } catch (const berth::Error& e) {
         CHECK(e.kind() == Errc::invalid);
         error = relative_to_case(e.what(), dir);
