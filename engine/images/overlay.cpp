@@ -63,6 +63,7 @@ std::string escape(const std::string& p) {
 }
 
 void mount_legacy(const std::vector<fs::path>& lowers, const fs::path& upper, const fs::path& work, const fs::path& target) {
+    if (lowers.empty()) throw_error(Errc::invalid, "mount_overlay: no lower dir");
     std::string opts = "lowerdir=";
     for (size_t i = 0; i < lowers.size(); ++i) opts += (i ? ":" : "") + escape(lowers[i].string());
     if (!upper.empty()) opts += ",upperdir=" + escape(upper.string()) + ",workdir=" + escape(work.string());
@@ -81,19 +82,38 @@ bool overlay_supports_lowerdir_plus() {
     return rc == 0 || errno == ENOENT;
 }
 
+namespace {
+
+// overlayfs needs at least one lower dir, and two when there is no upper dir. An empty dir beside
+// the work dir makes up the count (the work dir itself cannot serve: it must stay private to
+// the mount and empty).
+std::vector<fs::path> effective_lowers(const std::vector<fs::path>& lowers_top_first, const fs::path& upper, const fs::path& work) {
+    if (!upper.empty() && work.empty()) throw_error(Errc::invalid, "mount_overlay: an upper dir needs a work dir");
+    std::vector<fs::path> lowers = lowers_top_first;
+    size_t need = upper.empty() ? 2 : 1;
+    if (lowers.size() < need) {
+        if (work.empty())
+            throw_error(Errc::invalid, "mount_overlay: a read-only rootfs of fewer than two layers needs a work dir");
+        // Distinct dirs: overlayfs refuses the same dir twice (ELOOP, "overlapping layers").
+        for (int i = 0; lowers.size() < need; ++i) {
+            fs::path empty = work.parent_path() / (work.filename().string() + ".empty-lower" + std::to_string(i));
+            if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) sys::throw_errno("mkdir", empty.string());
+            lowers.push_back(empty);
+        }
+    }
+    return lowers;
+}
+
+}  // namespace
+
+void mount_overlay_legacy(const std::vector<fs::path>& lowers_top_first, const fs::path& upper, const fs::path& work,
+                          const fs::path& target) {
+    mount_legacy(effective_lowers(lowers_top_first, upper, work), upper, work, target);
+}
+
 void mount_overlay(const std::vector<fs::path>& lowers_top_first, const fs::path& upper, const fs::path& work,
                    const fs::path& target) {
-    std::vector<fs::path> lowers = lowers_top_first;
-    if (lowers.empty()) {
-        // overlayfs needs at least one lower: with no layers, an empty dir serves. The work dir
-        // is empty before the mount and the kernel only needs it to exist.
-        if (work.empty()) throw_error(Errc::invalid, "mount_overlay: an image with no layers needs a work dir");
-        fs::path empty = work.parent_path() / (work.filename().string() + ".empty-lower");
-        if (::mkdir(empty.c_str(), 0755) < 0 && errno != EEXIST) sys::throw_errno("mkdir", empty.string());
-        lowers.push_back(empty);
-    }
-    if (!upper.empty() && work.empty()) throw_error(Errc::invalid, "mount_overlay: an upper dir needs a work dir");
-
+    std::vector<fs::path> lowers = effective_lowers(lowers_top_first, upper, work);
     sys::unique_fd fsfd(sys_fsopen("overlay", FSOPEN_CLOEXEC));
     if (!fsfd) {
         if (errno == ENOSYS) return mount_legacy(lowers, upper, work, target);
