@@ -482,16 +482,22 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
             problems.push_back("option " + k + " is not supported");
         }
     }
-    if (!problems.empty()) throw_error(Errc::invalid, str::join(problems, "\n"));
 
     auto l = lock();
-    ensure_predefined();
+    if (problems.empty()) ensure_predefined();  // bad input changes nothing, not even that
     auto all = load_all();
     for (const auto& n : all)
         if (n.name == name) throw_error(Errc::conflict, "network with name " + name + " already exists");
 
-    auto cfg = make_ipam_config(o.subnet, o.gateway, o.ip_range, network_subnets(all),
-                                o.subnet.empty() ? host_subnets() : std::vector<Subnet4>{});
+    IpamConfig cfg;
+    try {
+        cfg = make_ipam_config(o.subnet, o.gateway, o.ip_range, network_subnets(all),
+                               o.subnet.empty() ? host_subnets() : std::vector<Subnet4>{});
+    } catch (const Error& e) {
+        if (problems.empty()) throw;
+        problems.push_back(e.what());
+    }
+    if (!problems.empty()) throw_error(Errc::invalid, str::join(problems, "\n"));
     Network n;
     n.name = name;
     n.id = sys::random_hex(64);
