@@ -235,6 +235,11 @@ private:
 
 }  // namespace
 
+bool ip_forward_from_env() {
+    const char* v = std::getenv("BERTH_IP_FORWARD");
+    return !(v && (std::string(v) == "0" || str::to_lower(v) == "false"));
+}
+
 std::string mac_for_ip(const std::string& ip) {
     auto a = Ip4::parse(ip);
     if (!a) throw_error(Errc::invalid, "invalid IP address: " + ip);

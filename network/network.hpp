@@ -84,10 +84,15 @@ struct Endpoint {
     std::string host_veth;
 };
 
+// False when BERTH_IP_FORWARD is "0" or "false".
+bool ip_forward_from_env();
+
 struct ManagerOptions {
     // Set net.ipv4.ip_forward=1 when a non-internal bridge is set up, as Docker does (without
-    // it containers have no egress). Every bridge also gets per-device forwarding.
-    bool enable_ip_forward = true;
+    // it containers have no egress: replies enter on the uplink, whose forwarding flag decides).
+    // Every bridge also gets per-device forwarding. Default: on, unless BERTH_IP_FORWARD=0 in
+    // the environment (tests on shared hosts, hosts whose forwarding is managed elsewhere).
+    bool enable_ip_forward = ip_forward_from_env();
     // The iptables-nft table whose FORWARD policy may drop berth's traffic (see nat.hpp).
     std::string host_filter_table = "filter";
 };

@@ -5,6 +5,8 @@ source "$(dirname "$0")/lib.sh"
 require_root
 require_cmd ip
 require_cmd nft
+# A shared test host: leave its global net.ipv4.ip_forward alone (berth sets it, as Docker does).
+export BERTH_IP_FORWARD=0
 
 oct=$(( $$ % 200 + 20 ))
 net=scn-net-$$
