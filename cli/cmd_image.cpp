@@ -77,7 +77,7 @@ std::string rfc3339_local(std::int64_t ns) {
     std::string out = buf;
     long off = tm.tm_gmtoff;
     if (off == 0) return out + "Z";
-    char z[16];
+    char z[48];
     std::snprintf(z, sizeof z, "%c%02ld:%02ld", off < 0 ? '-' : '+', std::labs(off) / 3600, (std::labs(off) % 3600) / 60);
     return out + z;
 }
