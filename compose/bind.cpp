@@ -631,6 +631,34 @@ EnvMap read_env_files(Reader& r, std::vector<EnvFile>& files, const Node& n, con
     return env;
 }
 
+// label_file: KEY=VALUE files in the dotenv syntax, read in order (later files win).
+StringMap read_label_files(Reader& r, const std::vector<std::string>& files, const Node& n, const std::string& path) {
+    StringMap out;
+    Lookup lookup = [&r](const std::string& k) -> std::optional<std::string> {
+        auto it = r.environment().find(k);
+        if (it == r.environment().end()) return std::nullopt;
+        return it->second;
+    };
+    for (size_t i = 0; i < files.size(); ++i) {
+        const Node& at = n.is_seq() && i < n.items.size() ? n.items[i] : n;
+        std::optional<std::string> text;
+        try {
+            if (!sys::is_dir(files[i])) text = sys::read_file_if_exists(files[i]);
+        } catch (const std::exception& ex) {
+            r.error(at, path_index(path, i), std::string("reading label file: ") + ex.what());
+            continue;
+        }
+        if (!text) {
+            r.error(at, path_index(path, i), "label file " + files[i] + " not found");
+            continue;
+        }
+        auto vars = parse_dotenv(*text, std::make_shared<const std::string>(files[i]), lookup, r.problems(),
+                                 r.ctx().warnings);
+        for (auto& [k, v] : vars) out[k] = v;
+    }
+    return out;
+}
+
 void bind_device(Reader& r, std::vector<Device>& out, const Node& n, const std::string& path) {
     Device d;
     if (n.is_scalar()) {
@@ -896,11 +924,19 @@ Service bind_service(const std::string& name, const Node& node, BindContext& ctx
         } else if (k == "cgroup_parent") s.cgroup_parent = r.str_or(v, p);
         else if (k == "runtime") s.runtime = r.str_or(v, p);
         else if (k == "profiles") s.profiles = r.str_list(v, p);
-        else if (k == "extends" || k == "label_file") {
+        else if (k == "label_file") {
+            s.label_file = r.str_list(v, p);
+        } else if (k == "extends") {
             // resolved by the loader before binding
         } else {
             s.extra[k] = node_to_json_text(v);
         }
+    }
+    if (!s.label_file.empty()) {
+        // label_file first, then `labels` wins (compose-spec 05-services.md#label_file).
+        StringMap labels = read_label_files(r, s.label_file, *node.find("label_file"), path_join(path, "label_file"));
+        for (auto& [k, v] : s.labels) labels[k] = v;
+        s.labels = std::move(labels);
     }
     // env_file first, then `environment` wins (compose-spec 05-services.md#env_file).
     for (auto& [k, v] : from_files) s.environment[k] = v;

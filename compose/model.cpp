@@ -318,6 +318,7 @@ json service_json(const Service& s) {
     }
     put_bytes(j, "shm_size", s.shm_size);
     put(j, "labels", s.labels);
+    put(j, "label_file", s.label_file);
     put(j, "annotations", s.annotations);
     put(j, "init", s.init);
     put(j, "stop_signal", s.stop_signal);

@@ -240,7 +240,8 @@ struct Service {
     std::map<std::string, Ulimit> ulimits;
     std::optional<std::int64_t> shm_size;
 
-    StringMap labels;
+    StringMap labels;  // label_file values, then `labels`
+    std::vector<std::string> label_file;  // absolute
     StringMap annotations;
     std::optional<bool> init;
     std::string stop_signal;
