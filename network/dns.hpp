@@ -1,0 +1,88 @@
+#pragma once
+// The embedded DNS server of user-defined networks, as the engine sees it (DESIGN.md "Process
+// model": per-host networking services run in one small helper started on demand).
+//
+// One server process per berth root: `berth system dns-serve` (hidden), detached from whoever
+// started it (setsid + double fork, stdin from /dev/null, stdout/stderr appended to
+// <run>/dns/server.log). It holds an exclusive flock on <run>/dns/lock for its whole life, so
+// at most one runs per root and "is it running?" is a non-blocking flock test; its pid is in
+// <run>/dns/pid. It listens on UDP and TCP port 53 of every user network's gateway, answers
+// names from the network store as it is now (dns_names.hpp, dns_query.hpp), forwards the rest to
+// the host's resolvers (dns_upstream.hpp), and exits by itself once no user network of the root
+// has an endpoint left for a few seconds.
+//
+// The engine's part:
+//   1. attach the container to its networks (network.hpp);
+//   2. ensure_dns_server(paths): starts the server if it is not running and waits (bounded) until
+//      it listens, or tells the running one to reload and waits (bounded) for it, so the new
+//      name answers before the container's first query;
+//   3. write the container's /etc/resolv.conf with `nameserver <gateway of its first user
+//      network>` (plus --dns-search/--dns-option lines, and `options ndots:0` as Docker does);
+//   4. with --dns, write <run>/containers/<id>/dns.json as {"servers": [...]} (the server then
+//      forwards that container's other names there instead of the host's resolvers);
+//   5. after detach (container gone for good), notify_dns_server(paths), so the name stops
+//      answering at once (the server also sees the store change by itself, see below).
+// Do not call these while holding the network store's lock: the server takes that lock to read
+// the store, so the call would wait for its timeout.
+//
+// The server watches <root>/networks and <run>/networks with inotify and also re-reads the store
+// every few seconds, so answers follow containers coming and going even without a notify.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "network/dns_upstream.hpp"
+#include "store/paths.hpp"
+
+namespace berth::network {
+
+// <run>/dns: lock, pid, control.sock, server.log.
+std::filesystem::path dns_run_dir(const store::Paths& paths);
+
+// How ensure_dns_server() starts the server: `<exe> --root R --run-dir D system dns-serve
+// <extra_args...>`. The default exe is the running berth (/proc/self/exe); tests pass the berth
+// they built, or arguments such as --upstream/--port for `dns-serve`.
+struct DnsLaunch {
+    std::string exe;  // "" = /proc/self/exe
+    std::vector<std::string> extra_args;
+    std::chrono::milliseconds ready_timeout{2000};  // how long to wait for it to listen
+};
+
+// Starts the server for this root unless it runs; then returns once it answers for the store as
+// it is now, or after a bounded wait (the container start path calls this). Cheap when it runs:
+// a flock test and one round trip on its control socket. Throws sys::Error when it cannot
+// fork/exec; a server that starts but fails is reported in its log, not here.
+void ensure_dns_server(const store::Paths& paths, const DnsLaunch& launch = {});
+
+// Asks the running server (if any) to re-read the store now and waits, at most timeout, until it
+// has. Returns false when no server runs (or it did not answer in time).
+bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+
+// True while a server holds this root's lock.
+bool dns_server_running(const store::Paths& paths);
+
+// Stops the root's server (SIGTERM, waiting at most timeout for it to let go of its lock), for
+// tests and uninstall. Returns false when none was running.
+bool stop_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// What `berth system dns-serve` runs.
+struct DnsServeOptions {
+    std::optional<std::vector<dns::Upstream>> upstreams;  // instead of resolv_conf's nameservers
+    std::string resolv_conf = "/etc/resolv.conf";
+    std::uint16_t port = 53;
+    std::chrono::milliseconds idle_exit{5000};  // 0 = never exit by itself
+    int ready_fd = -1;  // written ("1") and closed once listening (ensure_dns_server's pipe)
+    bool log_queries = false;
+};
+
+// Takes the root's lock (returns 0 at once if another server holds it), writes the pid file and
+// serves in the foreground until SIGTERM/SIGINT or idle exit. On idle it closes its sockets,
+// lets go of the lock and looks at the store once more, so an ensure_dns_server() racing with
+// the exit either sees the lock free and starts a new server, or this one carries on.
+// Returns the process exit code.
+int run_dns_server(const store::Paths& paths, const DnsServeOptions& opts);
+
+}  // namespace berth::network
