@@ -718,7 +718,7 @@ LoadResult Loader::run() {
         std::vector<std::string> found_warnings;
         paths = find_default_files(project_dir_opt.empty() ? working_dir_ : project_dir_opt, found_warnings);
         for (auto& w : found_warnings) warnings_.add(w);
-        if (paths.empty()) throw_error(Errc::invalid, "no configuration file provided: not found");
+        if (paths.empty()) problems_.add(Pos{}, "", "no configuration file provided: not found");
     }
     problems_.throw_if_any();
 
