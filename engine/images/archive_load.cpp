@@ -264,6 +264,7 @@ std::vector<LoadedImage> Store::load(Source& archive) {
             auto fd = sys::open_in_root(xfd.get(), path, O_RDONLY);
             FdSource src(fd.get(), path);
             Ingest::LayerSpec spec;
+            spec.adopt_fd = fd.get();  // the unpacked archive is in the store's tmp/: link, don't copy
             spec.expected_diff_id = p.cfg.diff_ids[i];
             spec.parent_chain = parent_chain;
             if (!p.layer_descs.empty()) {

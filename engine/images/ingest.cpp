@@ -85,7 +85,9 @@ Layer Ingest::add_layer(Source& in, const LayerSpec& spec, std::string_view what
     }
 
     auto blob_tmp = tmp_.path() / "blobs" / ("partial-" + sys::random_hex(12));
-    auto blob_fd = sys::open_path(blob_tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    bool adopt = spec.adopt_fd >= 0 && !spec.store_uncompressed;
+    // Adopting: the blob is read from the file and linked in afterwards; /dev/null takes the tee.
+    auto blob_fd = adopt ? sys::open_path("/dev/null", O_WRONLY) : sys::open_path(blob_tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     auto unpack_dir = tmp_.path() / "layers" / ("partial-" + sys::random_hex(12));
     sys::mkdirs(unpack_dir / "diff", 0755);
     auto diff_fd = sys::open_path(unpack_dir / "diff", O_RDONLY | O_DIRECTORY);
@@ -109,7 +111,16 @@ Layer Ingest::add_layer(Source& in, const LayerSpec& spec, std::string_view what
     UnpackStats stats = unpack_tar(*diff_hash, diff_fd.get(), layer_unpack_options(), w);
     diff_hash->drain();  // tar padding after the end-of-archive marker is part of the DiffID
     if (blob_hash) blob_hash->drain();
-    fsync_fd(blob_fd.get(), blob_tmp.string());
+    if (adopt) {
+        if (::fchmod(spec.adopt_fd, 0644) < 0) sys::throw_errno("fchmod", blob_tmp.string());  // blobs are 0644
+        fsync_fd(spec.adopt_fd, blob_tmp.string());
+        // linkat through /proc/self/fd (AT_SYMLINK_FOLLOW) needs no CAP_DAC_READ_SEARCH.
+        std::string self = "/proc/self/fd/" + std::to_string(spec.adopt_fd);
+        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, blob_tmp.c_str(), AT_SYMLINK_FOLLOW) < 0)
+            sys::throw_errno("link", blob_tmp.string());
+    } else {
+        fsync_fd(blob_fd.get(), blob_tmp.string());
+    }
     blob_fd.reset();
     diff_fd.reset();
 

@@ -28,6 +28,10 @@ public:
         std::string expected_diff_id;     // "" = not known (import)
         std::string parent_chain;         // chain ID of the layer below, "" for the base
         bool store_uncompressed = false;  // import: keep the decompressed tar as the blob
+        // A regular file on the store's filesystem holding exactly the blob (load: the layer
+        // file unpacked from the archive). It is hard-linked in as the blob once verified,
+        // instead of being copied while it is read.
+        int adopt_fd = -1;
     };
     // Reads a layer blob, verifies its digest, size and DiffID, and stages the blob and the
     // unpacked layer (unless the store already has them). what names it in errors.

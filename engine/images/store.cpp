@@ -165,7 +165,8 @@ std::vector<Image> Store::list() const {
     for (auto& f : sys::list_dir(dir_ / "records")) {
         if (f.size() != 64 + 5 || f.substr(64) != ".json") continue;
         try {
-            out.push_back(build_image("sha256:" + f.substr(0, 64), refs));
+            std::string id = "sha256:" + f.substr(0, 64);
+            out.push_back(with_context("image " + short_id(id), [&] { return build_image(id, refs); }));
         } catch (const berth::Error& e) {
             if (e.kind() != Errc::not_found) throw;  // removed while we listed
         }

@@ -100,6 +100,10 @@ out=$(b rmi -f example.com/a/b:tag)
 assert_eq "$out" "Untagged: example.com/a/b:tag" "rmi -f of an image in use only untags"
 assert_eq "$(b images -q)" "$short" "the image stays, dangling"
 assert_eq "$(b images --format '{{.Repository}} {{.Tag}}')" "<none> <none>" "dangling row"
+assert_eq "$(b images -f dangling=true -q)" "$short" "dangling filter"
+assert_eq "$(b images -f dangling=false -q)" "" "dangling=false filter"
+expect_fail b images -f bogus=1
+assert_contains "$ERR" "invalid filter 'bogus'" "unknown filter"
 out=$(b image prune -a -f)
 assert_eq "$out" "Total reclaimed space: 0B" "prune keeps images in use"
 rm -rf "$ROOT/containers/c0ffee"
