@@ -9,6 +9,7 @@
 
 #include "images/manifest.hpp"
 #include "images/store.hpp"
+#include "images/unpack.hpp"
 #include "sys/fs.hpp"
 #include "sys/lock.hpp"
 
@@ -59,6 +60,6 @@ private:
 
 // Extraction options for layers on this host: owners restored and trusted.overlay.opaque when
 // root; otherwise (unit tests, rootless) user.overlay.opaque and the caller's ownership.
-struct UnpackOptions layer_unpack_options();
+UnpackOptions layer_unpack_options();
 
 }  // namespace berth::images

@@ -141,8 +141,8 @@ public:
     // `commit` / `build`: a new image whose config is parent's (or empty) with opts.changes
     // applied, plus one layer read from layer_tar (an uncompressed or compressed tar, already
     // in OCI changeset form: whiteouts as .wh. entries). With no layer_tar, the image gets an
-    // empty_layer history entry and the parent's layers only. Producing the changeset tar from
-    // a container's upper dir is the caller's job (not written yet).
+    // empty_layer history entry and the parent's layers only. images/changeset.hpp writes that
+    // tar from a container's overlay upper dir (write_changeset), e.g. into a temp file.
     Image commit(const std::string& parent_id, Source* layer_tar, const NewImageOptions& opts);
 
     // ---- tags ------------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "images/changeset.hpp"
+#include "images/ingest.hpp"
 #include "images/overlay.hpp"
 #include "images/store.hpp"
 #include "privileged/probe.hpp"
@@ -173,4 +175,38 @@ TEST_CASE("a missing layer dir is a clear error and mounts nothing") {
         CHECK(e.err() == ENOENT);
     }
     CHECK_FALSE(mounted(f.target));
+}
+
+TEST_CASE("changes made in a mounted rootfs commit to a new image") {
+    Fixture f;
+    auto img = f.image();
+    f.mount(f.store.layer_dirs(img), true);
+    REQUIRE(::unlink((f.target / "b").c_str()) == 0);
+    sys::write_file(f.target / "new", "added");
+    sys::write_file(f.target / "c", "changed c");
+    sys::remove_tree(f.target / "keep");  // a removed dir made again becomes opaque in the upper dir
+    sys::mkdirs(f.target / "keep");
+    sys::write_file(f.target / "keep/k2", "fresh");
+    f.unmount();
+
+    sys::TempDir out(f.tmp.path(), "layer-");
+    auto fd = sys::open_path(out.path() / "layer.tar", O_RDWR | O_CREAT | O_EXCL, 0600);
+    write_changeset(f.upper, fd.get(), ChangesetOptions{layer_unpack_options().opaque_xattr});
+    REQUIRE(::lseek(fd.get(), 0, SEEK_SET) == 0);
+    FdSource src(fd.get(), "layer.tar");
+    NewImageOptions o;
+    o.created_by = "test: commit";
+    auto child = f.store.commit(img.id, &src, o);
+    REQUIRE(child.layers.size() == 3);
+
+    // The new image, mounted read-only, shows the changes over the old layers.
+    f.mount(f.store.layer_dirs(child), false);
+    CHECK_FALSE(fs::exists(f.target / "a"));
+    CHECK_FALSE(fs::exists(f.target / "b"));
+    CHECK(sys::read_file(f.target / "new") == "added");
+    CHECK(sys::read_file(f.target / "c") == "changed c");
+    CHECK_FALSE(fs::exists(f.target / "keep/k"));
+    CHECK(sys::read_file(f.target / "keep/k2") == "fresh");
+    CHECK(sys::read_file(f.target / "d/z") == "upper z");
+    f.unmount();
 }

@@ -1,0 +1,22 @@
+#pragma once
+// The reverse of layer extraction: an overlayfs upper dir (a container's changes) written as an
+// OCI layer changeset tar, for `commit` and `build`. Overlay whiteouts (0:0 character devices)
+// become ".wh.NAME" entries and opaque directories (the opaque xattr set to "y") get a
+// "DIR/.wh..wh..opq" entry, as image-spec layer.md and moby's overlay converter write them.
+#include <filesystem>
+#include <string>
+
+namespace berth::images {
+
+struct ChangesetOptions {
+    std::string opaque_xattr = "trusted.overlay.opaque";  // user.overlay.opaque for userxattr mounts
+};
+
+// Walks upper without following symlinks (fd-relative, O_NOFOLLOW) and writes the tar to fd:
+// entries sorted by name; owner, mode, mtime, rdev; hardlinks within the tree as tar hardlinks;
+// xattrs user.* (not user.overlay.*), security.capability and system.posix_acl_*; overlayfs's
+// own trusted.overlay.* bookkeeping left out; sockets skipped (as Docker's archiver does). The
+// tree must not change while it is written (the container is stopped or paused).
+void write_changeset(const std::filesystem::path& upper, int fd, const ChangesetOptions& opts = {});
+
+}  // namespace berth::images
