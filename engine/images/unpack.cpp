@@ -29,12 +29,14 @@ struct ReadCtx {
     Source* src;
     std::vector<char> buf = std::vector<char>(256 * 1024);
     std::exception_ptr err;
+    std::uint64_t total = 0;
 };
 
 la_ssize_t read_cb(struct archive* a, void* client, const void** out) {
     auto* c = static_cast<ReadCtx*>(client);
     try {
         size_t n = c->src->read(c->buf.data(), c->buf.size());
+        c->total += n;
         *out = c->buf.data();
         return static_cast<la_ssize_t>(n);
     } catch (...) {
@@ -98,6 +100,7 @@ private:
 
     [[noreturn]] void fail_archive(struct archive* a, ReadCtx& ctx) {
         if (ctx.err) std::rethrow_exception(ctx.err);
+        if (ctx.total == 0) throw_error(Errc::invalid, std::string(what_) + " is empty");
         const char* msg = archive_error_string(a);
         std::string m = msg ? msg : "unreadable tar";
         if (str::contains(str::to_lower(m), "truncated"))
