@@ -110,17 +110,6 @@ std::vector<std::string> mount_points() {
     return out;
 }
 
-std::vector<std::string> mounts_under(const fs::path& dir) {
-    std::error_code ec;
-    auto real = fs::weakly_canonical(dir, ec);
-    std::string base = (ec ? dir : real).string();
-    std::vector<std::string> out;
-    for (auto& m : mount_points())
-        if (m == base || (m.size() > base.size() && m.compare(0, base.size(), base) == 0 && m[base.size()] == '/'))
-            out.push_back(m);
-    return out;
-}
-
 std::set<std::string> read_users(const fs::path& file) {
     std::set<std::string> out;
     auto text = sys::read_file_if_exists(file);
@@ -139,6 +128,17 @@ void write_users(const fs::path& file, const std::set<std::string>& users) {
 }
 
 }  // namespace
+
+std::vector<std::string> mounts_under(const fs::path& dir) {
+    std::error_code ec;
+    auto real = fs::weakly_canonical(dir, ec);
+    std::string base = (ec ? dir : real).string();
+    std::vector<std::string> out;
+    for (auto& m : mount_points())
+        if (m == base || (m.size() > base.size() && m.compare(0, base.size(), base) == 0 && m[base.size()] == '/'))
+            out.push_back(m);
+    return out;
+}
 
 Manager::Manager(store::Paths paths) : paths_(std::move(paths)) {}
 

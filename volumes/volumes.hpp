@@ -63,6 +63,16 @@ using InUse = std::map<std::string, std::vector<std::string>>;
 // does not name legibly, and one bad record must not block every volume command.
 InUse volumes_in_use(const store::Paths& paths);
 
+// Mount points at or under dir (from /proc/self/mountinfo, symlinks in dir resolved): a tree
+// about to be deleted with remove_tree, which does not stop at mount points, must have none.
+std::vector<std::string> mounts_under(const std::filesystem::path& dir);
+
+// The volume as the daemon reports it (`volume inspect`, `inspect`): compact JSON with
+// Docker's keys in Docker's order (CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope).
+std::string inspect_json(const Volume& v);
+// Go's time.Format(time.RFC3339) in local time, as the daemon prints a volume's CreatedAt.
+std::string rfc3339_local(std::int64_t ns);
+
 // ---- validation (pure) -------------------------------------------------------------------------
 
 // nullopt when name is a valid volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+), else Docker's reason.

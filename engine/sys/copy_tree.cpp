@@ -283,6 +283,8 @@ private:
 
 }  // namespace
 
+bool dir_is_empty(int dirfd) { return names_in(dirfd, "/").empty(); }
+
 void copy_tree(int src_dirfd, int dst_dirfd) {
     // Work on our own fds to the roots (the callers' offsets and flags stay as they were), and
     // check that both really are directories.

@@ -25,4 +25,8 @@ namespace berth::sys {
 // caller decides (a volume being filled is removed or emptied by its owner).
 void copy_tree(int src_dirfd, int dst_dirfd);
 
+// True when the directory open at dirfd (O_PATH is enough) has no entries: Docker copies up
+// only into a volume that is still empty.
+bool dir_is_empty(int dirfd);
+
 }  // namespace berth::sys

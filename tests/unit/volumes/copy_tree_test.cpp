@@ -207,6 +207,17 @@ TEST_CASE("copy_tree keeps owners and device nodes (as root)") {
     CHECK(lst(t.dst).st_gid == 998);
 }
 
+TEST_CASE("dir_is_empty") {
+    Trees t;
+    auto d = sys::open_path(t.dst, O_PATH | O_DIRECTORY);
+    CHECK(sys::dir_is_empty(d.get()));
+    REQUIRE(::symlink("x", (t.dst / ".hidden").c_str()) == 0);
+    CHECK_FALSE(sys::dir_is_empty(d.get()));
+    sys::write_file(t.tmp.path() / "file", "");
+    auto file = sys::open_path(t.tmp.path() / "file", O_RDONLY);
+    CHECK_THROWS_AS(sys::dir_is_empty(file.get()), sys::Error);
+}
+
 TEST_CASE("copy_tree refuses to copy a tree into itself") {
     Trees t;
     sys::mkdirs(t.src / "inner");
