@@ -45,7 +45,6 @@ int main(int argc, char** argv) {
     CLI::App app{"A container engine and compose orchestrator, daemonless, Docker-compatible.", "berth"};
     app.set_help_all_flag("--help-all", "Show help for all commands");
     app.require_subcommand(1);
-    app.fallthrough();
     app.add_option("--root", ctx.root_opt, "Root of berth's persistent state (default /var/lib/berth; env BERTH_ROOT)");
     app.add_option("--run-dir", ctx.run_dir_opt, "Runtime state directory (default /run/berth; env BERTH_RUN_DIR)");
     app.add_flag("-D,--debug", ctx.debug, "Print debugging detail with errors");

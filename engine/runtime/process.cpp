@@ -12,7 +12,8 @@
 #include <csignal>
 #include <cstring>
 
-#include "runtime/identity.hpp"
+#include "runtime/security_caps.hpp"
+#include "runtime/security_seccomp.hpp"
 #include "runtime/user.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
@@ -23,6 +24,13 @@ namespace berth::runtime {
 namespace {
 
 [[noreturn]] void fail(int code, std::string msg) { throw ChildError{code, std::move(msg)}; }
+
+// Go's wording for errno, which Docker users see: "no such file or directory".
+std::string go_errno(int err) {
+    std::string s = std::strerror(err);
+    if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
+    return s;
+}
 
 std::string env_get(const std::vector<std::string>& env, std::string_view key) {
     for (auto& e : env)
@@ -130,7 +138,7 @@ void finish_and_exec(const Process& p, const std::string& seccomp_bpf) {
     } else {
         struct stat st;
         if (::stat(path.c_str(), &st) < 0)
-            fail(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec: \"" + path + "\": stat " + path + ": " + std::strerror(errno));
+            fail(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec: \"" + path + "\": stat " + path + ": " + go_errno(errno));
         if (S_ISDIR(st.st_mode)) fail(126, "exec: \"" + path + "\": is a directory");
     }
 
@@ -140,14 +148,16 @@ void finish_and_exec(const Process& p, const std::string& seccomp_bpf) {
     bool seccomp_early = p.seccomp && !p.no_new_privileges;
     if (seccomp_early) {
         try {
-            load_seccomp_program(seccomp_bpf);
+            apply_seccomp_bpf(seccomp_bpf);
         } catch (const std::exception& e) {
             fail(125, std::string("applying seccomp profile: ") + e.what());
         }
     }
 
     try {
-        apply_process_identity(user.uid, user.gid, user.groups, p.caps);
+        CapSet caps;
+        for (int c : p.caps) caps.add(c);
+        set_user_and_caps(user.uid, user.gid, user.groups, caps);
     } catch (const std::exception& e) {
         fail(125, std::string("setting user and capabilities: ") + e.what());
     }
@@ -156,7 +166,7 @@ void finish_and_exec(const Process& p, const std::string& seccomp_bpf) {
         fail(125, std::string("prctl(PR_SET_NO_NEW_PRIVS): ") + std::strerror(errno));
     if (p.seccomp && !seccomp_early) {
         try {
-            load_seccomp_program(seccomp_bpf);
+            apply_seccomp_bpf(seccomp_bpf);
         } catch (const std::exception& e) {
             fail(125, std::string("applying seccomp profile: ") + e.what());
         }
@@ -172,7 +182,7 @@ void finish_and_exec(const Process& p, const std::string& seccomp_bpf) {
     int err = errno;
     if (err == ENOENT) fail(127, "exec: \"" + path + "\": no such file or directory");
     if (err == EACCES) fail(126, "exec: \"" + path + "\": permission denied");
-    fail(126, "exec: \"" + path + "\": " + std::strerror(err));
+    fail(126, "exec: \"" + path + "\": " + go_errno(err));
 }
 
 }  // namespace berth::runtime

@@ -519,8 +519,10 @@ void Supervisor::on_frame(Client& c, const Frame& f) {
         case 'K': {
             int sig = static_cast<int>(str::parse_int(f.data).value_or(SIGKILL));
             kill_container(sig);
-            send(c, 'O', "");
-            c.closing = true;
+            if (!c.attached) {  // an attached client forwarding a signal keeps streaming
+                send(c, 'O', "");
+                c.closing = true;
+            }
             break;
         }
         case 'F':
@@ -657,10 +659,14 @@ int Supervisor::run() {
     }
     state_ = store::read_state(spec_.state_path);
     state_.manual_stop = false;
-    state_.restart_count = 0;  // a user's start resets it, as Docker's does
+    state_.restart_count = 0;
+    state_.run_id = spec_.run_id;  // the cleanup of this run names it, even when the start fails  // a user's start resets it, as Docker's does
     if (!start_process()) {
         runtime::write_frame(start_client_->fd.get(), 'X', std::to_string(state_.exit_code) + "\n" + state_.error);
-        start_client_->fd.reset();
+        // The CLI keeps reading until we exit, so it returns only after the cleanup (and the
+        // removal of a --rm container) is done.
+        start_client_->attached = false;
+        start_client_->wants_exit = false;
         finalize();
         return 0;
     }

@@ -23,6 +23,8 @@ on_exit() { _cleanups+=("$*"); }
 _run_cleanups() {
   local rc=$?
   for ((i=${#_cleanups[@]}-1; i>=0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1 || true; done
+  # Whatever the scenario made in the kernel (containers, bridges, nft table) goes too.
+  [ -d "$ROOT" ] && "$BERTH" --root "$ROOT" --run-dir "$RUN" system teardown >/dev/null 2>&1 || true
   rm -rf "$WORK" 2>/dev/null || true
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then echo "FAIL: $SCENARIO (exit $rc)" >&2; fi
   exit $rc

@@ -1,0 +1,48 @@
+#include "container/engine.hpp"
+
+#include "images/store.hpp"
+#include "network/network.hpp"
+#include "sys/strings.hpp"
+#include "sys/time.hpp"
+
+namespace berth::container {
+
+struct Engine::Impl {
+    store::Paths paths;
+    std::unique_ptr<images::Store> images;
+    std::unique_ptr<network::Manager> networks;
+};
+
+Engine::Engine(store::Paths paths) : impl_(std::make_unique<Impl>()), records_(paths) { impl_->paths = std::move(paths); }
+Engine::~Engine() = default;
+
+images::Store& Engine::images() {
+    if (!impl_->images) impl_->images = std::make_unique<images::Store>(impl_->paths.images());
+    return *impl_->images;
+}
+
+network::Manager& Engine::networks() {
+    if (!impl_->networks) impl_->networks = std::make_unique<network::Manager>(impl_->paths);
+    return *impl_->networks;
+}
+
+std::vector<std::string> Engine::take_warnings() { return std::exchange(warnings_, {}); }
+
+std::string status_text(const store::State& s, std::int64_t now_ns) {
+    auto ago = [&](std::int64_t t) { return str::human_duration_ns(now_ns - t); };
+    if (s.status == "running" || s.status == "paused") {
+        std::string out = "Up " + ago(s.started_at);
+        if (s.status == "paused") return out + " (Paused)";
+        if (s.health) {
+            if (s.health->status == "starting") out += " (health: starting)";
+            else out += " (" + s.health->status + ")";
+        }
+        return out;
+    }
+    if (s.status == "restarting") return "Restarting (" + std::to_string(s.exit_code) + ") " + ago(s.finished_at) + " ago";
+    if (s.status == "exited" && s.finished_at) return "Exited (" + std::to_string(s.exit_code) + ") " + ago(s.finished_at) + " ago";
+    if (s.status == "dead") return "Dead";
+    return "Created";
+}
+
+}  // namespace berth::container

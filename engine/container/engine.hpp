@@ -1,0 +1,138 @@
+#pragma once
+// The container engine as the CLI and the compose executor use it: one object per berth root,
+// one method per Docker verb. Every method validates before it changes anything, holds the
+// container's lock while it changes it, and undoes what it did when a later step fails.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "container/model.hpp"
+#include "container/records.hpp"
+#include "store/paths.hpp"
+#include "store/state.hpp"
+
+namespace berth::images {
+class Store;
+}
+namespace berth::network {
+class Manager;
+}
+
+namespace berth::container {
+
+struct PreparedRun;
+
+// What `create` gets: Docker's flags, already parsed (parse.hpp), before the image's defaults
+// are merged in.
+struct CreateRequest {
+    std::string name;   // "" = a random Docker-style name
+    std::string image;  // reference or ID
+    std::optional<std::vector<std::string>> cmd;         // nullopt: the image's
+    std::optional<std::vector<std::string>> entrypoint;  // nullopt: the image's; empty: none
+    std::vector<std::string> env;                        // KEY=VAL, over the image's
+    std::optional<std::string> user, working_dir;
+    std::string hostname, domainname;
+    bool tty = false, open_stdin = false;
+    bool attach_stdin = false, attach_stdout = false, attach_stderr = false;
+    std::map<std::string, std::string> labels;
+    std::vector<std::string> expose;  // "80", "80/udp", "8000-8010"
+    std::optional<HealthConfig> healthcheck;  // fields set override the image's
+    bool no_healthcheck = false;
+    std::string stop_signal;
+    std::optional<int> stop_timeout;
+    HostConfig host;  // host.mounts holds -v/--mount/--tmpfs as parsed
+    // Networks in order (the first gets the default route); empty = host.network_mode.
+    std::vector<std::string> networks;
+    std::map<std::string, EndpointConfig> endpoints;
+    std::string mac_address;
+};
+
+struct StartOptions {
+    bool attach = false;  // stream output (docker start -a, docker run without -d)
+    bool attach_stdin = false;
+    // Called with each chunk of output while attached: stream 1 stdout, 2 stderr.
+    std::function<void(int stream, std::string_view data)> on_output;
+    // Fills stdin while attached (read from the terminal by the caller); returns false at EOF.
+    int stdin_fd = -1;
+    bool tty = false;  // caller's terminal is a tty (raw mode, resize)
+};
+
+struct LogOptions {
+    bool follow = false, timestamps = false;
+    std::optional<std::int64_t> since, until;  // ns since the epoch
+    std::optional<std::int64_t> tail;           // last N lines (per the whole log)
+    bool stdout_ = true, stderr_ = true;
+};
+
+struct ExecRequest {
+    std::vector<std::string> cmd;
+    std::vector<std::string> env;
+    std::string user, working_dir;
+    bool tty = false, interactive = false, detach = false, privileged = false;
+};
+
+class Engine {
+public:
+    explicit Engine(store::Paths paths);
+    ~Engine();
+
+    const store::Paths& paths() const { return records_.paths(); }
+    Records& records() { return records_; }
+    images::Store& images();
+    network::Manager& networks();
+
+    // docker create. Returns the new container; warnings (Docker's) go to warnings().
+    Container create(const CreateRequest& req);
+    // docker start: returns the exit code when attached (after the container ended), else 0.
+    // Starting a running container is a no-op.
+    int start(const std::string& id_or_name, const StartOptions& opts = {});
+    // docker stop: graceful then SIGKILL after timeout seconds (nullopt: the container's
+    // StopTimeout, else 10; -1 waits forever).
+    void stop(const std::string& id_or_name, std::optional<int> timeout = std::nullopt);
+    void kill(const std::string& id_or_name, int sig);
+    void restart(const std::string& id_or_name, std::optional<int> timeout = std::nullopt);
+    // docker rm: refuses a running container unless force; volumes removes anonymous volumes.
+    void remove(const std::string& id_or_name, bool force, bool volumes);
+    // docker wait: blocks until the container is stopped; returns its exit code.
+    int wait(const std::string& id_or_name);
+    void pause(const std::string& id_or_name);
+    void unpause(const std::string& id_or_name);
+    void rename(const std::string& id_or_name, const std::string& new_name);
+    // Reads the log (follow: until the container stops for good), calling out per entry.
+    void logs(const std::string& id_or_name, const LogOptions& opts,
+              const std::function<void(int stream, std::int64_t time_ns, std::string_view line)>& out);
+    // docker exec: returns the command's exit code (0 when detached).
+    int exec(const std::string& id_or_name, const ExecRequest& req);
+
+    // The exit command of a run (the shim calls it when the container stops for good): release
+    // the run's network attachments, published ports and cgroup; remove the container when it
+    // was created with --rm. Only acts when run_id is still the container's current run and no
+    // shim is alive, so it never undoes a later start.
+    void cleanup(const std::string& id, const std::string& run_id);
+
+    store::State state(const Container& c) { return records_.state(c.id); }
+    std::vector<std::string> take_warnings();
+
+private:
+    friend struct PreparedRun;
+    PreparedRun prepare_run(const Container& c);
+    void release_run(const Container& c);
+    std::optional<std::string> seccomp_program(const HostConfig& hc, const std::vector<int>& caps);
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    Records records_;
+    std::vector<std::string> warnings_;
+};
+
+// Docker's STATUS column: "Up 5 seconds (healthy)", "Exited (0) 3 minutes ago", "Created".
+std::string status_text(const store::State& s, std::int64_t now_ns);
+
+// The container's record + state + network state as `docker inspect` prints it (compact JSON
+// in Docker's key order).
+std::string inspect_json(const Container& c, const store::State& s, const std::optional<NetworkState>& net,
+                         const store::Paths& paths);
+
+}  // namespace berth::container

@@ -1,0 +1,159 @@
+// stop, kill, restart, rm, wait, pause, unpause, rename and the cleanup of a run: each a
+// request to the container's shim when it runs, or a change of the record when it does not.
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "container/engine.hpp"
+#include "container/parse.hpp"
+#include "container/start_internal.hpp"
+#include "runtime/attach.hpp"
+#include "sys/error.hpp"
+#include "sys/fs.hpp"
+#include "sys/strings.hpp"
+#include "sys/time.hpp"
+#include "sys/unix_socket.hpp"
+
+namespace berth::container {
+
+namespace {
+
+// Connects to a running container's shim; an empty fd when it is not running.
+sys::unique_fd shim_socket(const Records& r, const std::string& id) {
+    if (!r.shim_alive(id)) return {};
+    return sys::try_connect_unix((r.run_dir(id) / "shim.sock").string());
+}
+
+// Reads frames until 'E' (the container exited for good) or the shim closes; the exit code.
+std::optional<int> wait_exit(int fd) {
+    while (auto f = runtime::read_frame(fd))
+        if (f->type == 'E') return static_cast<int>(str::parse_int(f->data).value_or(0));
+    return std::nullopt;
+}
+
+// Waits (bounded) until the shim has let go of its lock, i.e. it has finished its cleanup.
+void wait_shim_gone(const Records& r, const std::string& id) {
+    auto deadline = sys::monotonic_ns() + 30'000'000'000LL;
+    while (r.shim_alive(id)) {
+        if (sys::monotonic_ns() > deadline) throw Error(Errc::failed, "the container's shim did not exit");
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+}  // namespace
+
+void Engine::stop(const std::string& id_or_name, std::optional<int> timeout) {
+    auto c = records_.get(id_or_name);
+    auto sock = shim_socket(records_, c.id);
+    if (!sock) {
+        // Not running. A run whose shim died (crash, reboot) is cleaned up now.
+        auto raw = store::read_state(records_.state_path(c.id));
+        if (raw.running()) cleanup(c.id, raw.run_id);
+        return;
+    }
+    int t = timeout.value_or(c.config.stop_timeout.value_or(10));
+    runtime::write_frame(sock.get(), 'S', std::to_string(t));
+    wait_exit(sock.get());
+    wait_shim_gone(records_, c.id);
+}
+
+void Engine::kill(const std::string& id_or_name, int sig) {
+    auto c = records_.get(id_or_name);
+    auto sock = shim_socket(records_, c.id);
+    if (!sock) throw Error(Errc::conflict, "cannot kill container: " + id_or_name + ": container " + c.id + " is not running");
+    runtime::write_frame(sock.get(), 'K', std::to_string(sig));
+    runtime::read_frame(sock.get());
+}
+
+void Engine::restart(const std::string& id_or_name, std::optional<int> timeout) {
+    stop(id_or_name, timeout);
+    start(id_or_name);
+}
+
+int Engine::wait(const std::string& id_or_name) {
+    auto c = records_.get(id_or_name);
+    if (auto sock = shim_socket(records_, c.id)) {
+        runtime::write_frame(sock.get(), 'A', std::string(1, '\0'));
+        if (auto code = wait_exit(sock.get())) return *code;
+    }
+    return records_.state(c.id).exit_code;
+}
+
+void Engine::pause(const std::string& id_or_name) {
+    auto c = records_.get(id_or_name);
+    auto sock = shim_socket(records_, c.id);
+    if (!sock) throw Error(Errc::conflict, "Container " + c.id + " is not running");
+    runtime::write_frame(sock.get(), 'F');
+    auto r = runtime::read_frame(sock.get());
+    if (r && r->type == 'X') throw Error(Errc::conflict, str::split_once(r->data, '\n').second.value_or(r->data));
+}
+
+void Engine::unpause(const std::string& id_or_name) {
+    auto c = records_.get(id_or_name);
+    auto sock = shim_socket(records_, c.id);
+    if (!sock) throw Error(Errc::conflict, "Container " + c.id + " is not running");
+    runtime::write_frame(sock.get(), 'T');
+    auto r = runtime::read_frame(sock.get());
+    if (r && r->type == 'X') throw Error(Errc::conflict, "Container " + c.id + " is not paused");
+}
+
+void Engine::rename(const std::string& id_or_name, const std::string& new_name) {
+    auto names = records_.lock_names();
+    auto c = records_.get(id_or_name);
+    std::string n = !new_name.empty() && new_name.front() == '/' ? new_name.substr(1) : new_name;
+    if (n.size() < 2 || !str::valid_object_name(n))
+        throw Error(Errc::invalid, "Invalid container name (" + n + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    if (n == c.name) throw Error(Errc::invalid, "Renaming a container with the same name as its current name");
+    if (auto other = records_.find_by_name(n))
+        throw Error(Errc::conflict, "Conflict. The container name \"/" + n + "\" is already in use by container \"" +
+                                        other->id + "\". You have to remove (or rename) that container to be able to reuse that name.");
+    auto lock = records_.lock(c.id);
+    c.name = n;
+    records_.save(c);
+}
+
+void Engine::remove(const std::string& id_or_name, bool force, bool volumes) {
+    auto c = records_.get(id_or_name);
+    if (records_.shim_alive(c.id)) {
+        auto st = records_.state(c.id);
+        if (!force) {
+            if (st.status == "paused")
+                throw Error(Errc::conflict, "cannot remove container \"/" + c.name + "\": container is paused and must be unpaused first");
+            throw Error(Errc::conflict, "cannot remove container \"/" + c.name + "\": container is " + st.status +
+                                            ": stop the container before removing or force remove");
+        }
+        if (auto sock = shim_socket(records_, c.id)) {
+            runtime::write_frame(sock.get(), 'S', "0");  // SIGKILL at once, as docker rm -f
+            wait_exit(sock.get());
+        }
+        wait_shim_gone(records_, c.id);
+    }
+    auto lock = records_.lock(c.id);
+    if (!sys::exists(records_.dir(c.id) / "config.json")) return;  // removed meanwhile (--rm)
+    auto raw = store::read_state(records_.state_path(c.id));
+    if (raw.running() || sys::exists(records_.run_dir(c.id))) release_run(c);
+    (void)volumes;  // anonymous volumes: removed with the volumes library
+    // Move the record out of the way first, so a reader never sees half a container.
+    auto dir = records_.dir(c.id);
+    auto trash = paths().containers() / (".rm-" + c.id);
+    if (::rename(dir.c_str(), trash.c_str()) < 0) sys::throw_errno("rename", dir.string());
+    sys::remove_tree(trash);
+}
+
+void Engine::cleanup(const std::string& id, const std::string& run_id) {
+    auto c = records_.find(id);
+    if (!c) return;
+    bool auto_remove = false;
+    {
+        auto lock = records_.lock(c->id);
+        if (records_.shim_alive(c->id)) return;
+        auto raw = store::read_state(records_.state_path(c->id));
+        if (!run_id.empty() && raw.run_id != run_id) return;  // a later run owns the resources now
+        release_run(*c);
+        auto_remove = c->host_config.auto_remove;
+    }
+    if (auto_remove) remove(c->id, false, true);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,504 @@
+// docker start: prepare everything the container's run needs (layers, cgroup, network,
+// /etc files, the runtime spec), then hand it to a new shim and wait for its answer.
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "container/engine.hpp"
+#include "container/etc_files.hpp"
+#include "container/parse.hpp"
+#include "container/start_internal.hpp"
+#include "images/store.hpp"
+#include "network/nat.hpp"
+#include "network/netns.hpp"
+#include "network/network.hpp"
+#include "runtime/attach.hpp"
+#include "runtime/container_init.hpp"
+#include "runtime/security_caps.hpp"
+#include "runtime/security_paths.hpp"
+#include "runtime/security_seccomp.hpp"
+#include "sys/sha256.hpp"
+#include "runtime/spec.hpp"
+#include "runtime/user.hpp"
+#include "sys/error.hpp"
+#include "sys/fs.hpp"
+#include "sys/random.hpp"
+#include "sys/strings.hpp"
+#include "sys/unix_socket.hpp"
+
+namespace berth::container {
+
+namespace {
+
+std::string host_resolv_conf() { return sys::read_file_if_exists("/etc/resolv.conf").value_or(""); }
+
+std::string host_hostname() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+}  // namespace
+
+std::vector<int> container_caps(const HostConfig& hc) {
+    return runtime::resolve_caps(hc.cap_add, hc.cap_drop, hc.privileged).numbers();
+}
+
+// The container's seccomp program, nullopt when it runs unconfined. Compiling Docker's profile
+// costs tens of milliseconds, so programs are cached by (profile, capabilities) under the root.
+std::optional<std::string> Engine::seccomp_program(const HostConfig& hc, const std::vector<int>& caps) {
+    auto choice = runtime::seccomp_choice(hc.security_opt);
+    if (hc.privileged || choice.kind == runtime::SeccompChoice::Kind::unconfined) return std::nullopt;
+    runtime::CapSet set;
+    for (int c : caps) set.add(c);
+    std::string key = sys::sha256_hex("berth-seccomp-v1\n" + std::to_string(static_cast<int>(choice.kind)) + "\n" +
+                                      choice.profile_json + "\n" + std::to_string(set.bits()));
+    auto cached = paths().root / "cache" / "seccomp" / (key + ".bpf");
+    if (auto bpf = sys::read_file_if_exists(cached)) return bpf;
+    auto bpf = runtime::compile_seccomp(choice, hc.privileged, set);
+    if (!bpf) return std::nullopt;
+    sys::mkdirs(cached.parent_path(), 0700);
+    sys::write_file_atomic(cached, *bpf, 0600);
+    return bpf;
+}
+
+namespace {
+
+runtime::Mount bind_file(const std::filesystem::path& source, const std::string& target) {
+    runtime::Mount m;
+    m.kind = runtime::Mount::Kind::bind;
+    m.source = source.string();
+    m.target = target;
+    m.recursive = false;
+    m.target_is_file = true;
+    return m;
+}
+
+}  // namespace
+
+// Everything one run of a container holds, released by Run::undo() (on a failed start) or by
+// the cleanup after the run.
+void Engine::release_run(const Container& c) {
+    auto net = records_.network_state(c.id);
+    try {
+        networks().unpublish(c.id);
+    } catch (...) {
+    }
+    if (net) {
+        for (auto& [name, ep] : net->networks) {
+            try {
+                networks().detach(name, c.id);
+            } catch (...) {
+            }
+        }
+    }
+    try {
+        auto cg = cgroups::Cgroup::open(cgroups::detect(), paths().prefix, c.id);
+        cg.destroy();
+    } catch (const Error& e) {
+        if (e.kind() != Errc::not_found) throw;
+    }
+    sys::remove_tree(records_.run_dir(c.id));
+}
+
+PreparedRun Engine::prepare_run(const Container& c) {
+    PreparedRun run;
+    const auto& cf = c.config;
+    const auto& hc = c.host_config;
+    auto dir = records_.dir(c.id);
+    auto rundir = records_.run_dir(c.id);
+    sys::mkdirs(rundir, 0700);
+    run.run_id = sys::random_hex(16);
+
+    auto& s = run.spec;
+    s.id = c.id;
+    s.name = c.name;
+    s.run_id = run.run_id;
+    s.domainname = cf.domainname;
+
+    auto img = images().get(c.image_id);
+    for (auto& d : images().layer_dirs(img)) s.lowerdirs.push_back(d.string());
+    if (s.lowerdirs.empty()) {
+        // An image with no layers: overlay needs a lower dir, an empty one will do.
+        sys::mkdirs(dir / "empty", 0755);
+        s.lowerdirs.push_back((dir / "empty").string());
+    }
+    s.upperdir = (dir / "upper").string();
+    s.workdir = (dir / "work").string();
+    s.rootfs = (dir / "merged").string();
+    sys::mkdirs(dir / "upper", 0755);
+    sys::mkdirs(dir / "work", 0700);
+    sys::mkdirs(dir / "merged", 0755);
+    s.readonly_rootfs = hc.readonly_rootfs;
+    s.privileged = hc.privileged;
+    s.shm_size = hc.shm_size > 0 ? hc.shm_size : 64 * 1024 * 1024;
+    s.sysctls = hc.sysctls;
+    if (!hc.privileged) {
+        s.masked_paths = runtime::default_masked_paths();
+        s.readonly_paths = runtime::default_readonly_paths();
+    }
+    for (auto& so : hc.security_opt)
+        if (so == "systempaths=unconfined") {
+            s.masked_paths.clear();
+            s.readonly_paths.clear();
+        }
+
+    // --- cgroup -------------------------------------------------------------------------
+    auto resources = hc.resources;
+    if (hc.privileged) {
+        resources.devices = std::vector<cgroups::DeviceRule>{cgroups::DeviceRule{}};
+    } else {
+        auto rules = cgroups::default_device_rules();
+        for (auto& d : hc.devices) {
+            struct stat st;
+            if (::stat(d.path_on_host.c_str(), &st) < 0) sys::throw_errno("stat", d.path_on_host);
+            if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                throw Error(Errc::invalid, d.path_on_host + " is not a device");
+            cgroups::DeviceRule r;
+            r.type = S_ISBLK(st.st_mode) ? 'b' : 'c';
+            r.major = major(st.st_rdev);
+            r.minor = minor(st.st_rdev);
+            r.access = d.permissions;
+            rules.push_back(r);
+            s.devices.push_back({d.path_on_host, d.path_in_container, r.type, major(st.st_rdev), minor(st.st_rdev),
+                                 st.st_mode & 0777});
+        }
+        resources.devices = rules;
+    }
+    auto cg = cgroups::Cgroup::create(cgroups::detect(), paths().prefix, c.id, resources);
+    run.cgroup_made = true;
+    for (auto& f : cg.procs_files()) s.cgroup_procs.push_back(f.string());
+    s.cgroup_parent = paths().prefix;
+    s.cgroup_name = c.id;
+
+    // --- network ------------------------------------------------------------------------
+    std::string hostname = cf.hostname;
+    std::vector<std::string> own_ips;
+    std::string resolv;
+    DnsSettings dns{hc.dns, hc.dns_search, hc.dns_options};
+    NetworkState ns;
+    const std::string& mode = hc.network_mode;
+    std::string first_gateway;
+    if (mode == "host") {
+        s.net = runtime::Spec::Net::host;
+        hostname = host_hostname();
+        resolv = host_resolv_conf();
+    } else if (mode == "none") {
+        s.net = runtime::Spec::Net::none;
+        resolv = resolv_conf_filtered(host_resolv_conf(), dns);
+    } else if (mode.rfind("container:", 0) == 0) {
+        auto other = records_.get(mode.substr(10));
+        auto ost = records_.state(other.id);
+        if (!ost.running() || ost.pid <= 0)
+            throw Error(Errc::conflict, "cannot join network of a non running container: " + other.id);
+        s.net = runtime::Spec::Net::container_path;
+        s.net_path = "/proc/" + std::to_string(ost.pid) + "/ns/net";
+        hostname = other.config.hostname;
+        auto odir = records_.dir(other.id);
+        resolv = sys::read_file_if_exists(odir / "resolv.conf").value_or(resolv_conf_filtered(host_resolv_conf(), dns));
+    } else {
+        s.net = runtime::Spec::Net::own_fd;
+        run.netns = network::create_netns();
+        // The first network is the one named by the network mode; the rest in name order.
+        std::vector<std::string> order{mode};
+        for (auto& [name, ep] : c.networks)
+            if (name != mode) order.push_back(name);
+        for (auto& name : order) {
+            auto it = c.networks.find(name);
+            EndpointConfig want = it != c.networks.end() ? it->second : EndpointConfig{};
+            network::EndpointOptions eo;
+            eo.ip = want.ipv4;
+            eo.aliases = want.aliases;
+            eo.mac = name == mode && want.mac.empty() ? c.mac_address : want.mac;
+            auto net = networks().inspect(name);
+            if (net.dns()) {
+                // Docker resolves a container on a user network by its name and short ID too.
+                eo.aliases.push_back(c.short_id());
+            }
+            auto ep = networks().attach(name, c.id, c.name, run.netns.get(), eo);
+            run.attached.push_back(name);
+            EndpointState es{ep.network_id, ep.endpoint_id, ep.ip, ep.gateway, ep.mac, ep.ifname, ep.host_veth, ep.prefix, want.aliases};
+            ns.networks[net.name] = es;
+            own_ips.push_back(ep.ip);
+            if (first_gateway.empty()) first_gateway = ep.gateway;
+        }
+        ns.sandbox_key = "";
+        auto first = networks().inspect(mode);
+        resolv = resolv_conf_filtered(host_resolv_conf(), dns);
+        (void)first;
+
+        // Published ports, on the first network's address.
+        std::vector<network::PortSpec> specs;
+        for (auto& [port, bindings] : hc.port_bindings) {
+            auto [num, proto] = str::split_once(port, '/');
+            for (auto& b : bindings) {
+                std::string flag = (b.host_ip.empty() ? "" : (b.host_ip.find(':') != std::string::npos ? "[" + b.host_ip + "]:" : b.host_ip + ":")) +
+                                   (b.host_port.empty() ? "" : b.host_port + ":") + num + "/" + proto.value_or("tcp");
+                if (b.host_ip.empty() && b.host_port.empty()) flag = num + "/" + proto.value_or("tcp");
+                specs.push_back(network::parse_publish(flag));
+            }
+        }
+        if (hc.publish_all) {
+            std::vector<std::string> unpublished;
+            for (auto& p : cf.exposed_ports)
+                if (!hc.port_bindings.count(p)) unpublished.push_back(p);
+            for (auto& ps : network::publish_all(unpublished)) specs.push_back(ps);
+        }
+        if (!specs.empty()) {
+            auto mapped = networks().publish(c.id, own_ips.front(), specs);
+            run.published = true;
+            for (auto& m : mapped)
+                ns.ports.push_back({std::to_string(m.container_port) + "/" + m.proto, m.host_ip, std::to_string(m.host_port)});
+        }
+    }
+    s.hostname = hostname;
+
+    // --- /etc files ----------------------------------------------------------------------
+    if (mode.rfind("container:", 0) != 0) {
+        std::vector<std::pair<std::string, std::string>> extra;
+        for (auto& h : hc.extra_hosts) {
+            auto [name, ip] = parse_add_host(h);
+            if (ip == "host-gateway") {
+                if (first_gateway.empty()) {
+                    try {
+                        first_gateway = networks().inspect("bridge").gateway;
+                    } catch (...) {
+                    }
+                }
+                if (first_gateway.empty()) throw Error(Errc::invalid, "unable to derive the IP value for host-gateway");
+                ip = first_gateway;
+            }
+            extra.emplace_back(name, ip);
+        }
+        std::string hosts = mode == "host" ? sys::read_file_if_exists("/etc/hosts").value_or("")
+                                           : hosts_file(extra, own_ips, hostname, cf.domainname);
+        if (mode == "host")
+            for (auto& [name, ip] : extra) hosts += ip + "\t" + name + "\n";
+        sys::write_file_atomic(dir / "hostname", hostname_file(hostname));
+        sys::write_file_atomic(dir / "hosts", hosts);
+        sys::write_file_atomic(dir / "resolv.conf", resolv);
+    }
+    auto etc_dir = mode.rfind("container:", 0) == 0 ? records_.dir(records_.get(mode.substr(10)).id) : dir;
+
+    // --- mounts -------------------------------------------------------------------------
+    for (auto& m : hc.mounts) {
+        runtime::Mount rm;
+        rm.target = m.target;
+        rm.readonly = m.readonly;
+        if (m.type == "bind") {
+            struct stat st;
+            if (::stat(m.source.c_str(), &st) < 0) {
+                if (errno != ENOENT || !m.create_host_path)
+                    throw Error(Errc::invalid, "invalid mount config for type \"bind\": bind source path does not exist: " + m.source);
+                sys::mkdirs(m.source, 0755);
+                ::stat(m.source.c_str(), &st);
+            }
+            rm.source = m.source;
+            rm.propagation = m.propagation;
+            rm.target_is_file = !S_ISDIR(st.st_mode);
+        } else if (m.type == "tmpfs") {
+            rm.kind = runtime::Mount::Kind::tmpfs;
+            std::string opts;
+            bool exec = false;
+            for (auto& o : str::split(m.tmpfs_options, ','))
+                if (o == "exec") exec = true;
+            if (m.tmpfs_size) opts += "size=" + std::to_string(m.tmpfs_size);
+            if (!opts.empty()) opts += ",";
+            char mode_buf[16];
+            std::snprintf(mode_buf, sizeof mode_buf, "%o", m.tmpfs_mode ? m.tmpfs_mode : 01777);
+            opts += std::string("mode=") + mode_buf;
+            rm.tmpfs_options = opts;
+            rm.flags = MS_NOSUID | MS_NODEV | (exec ? 0 : MS_NOEXEC);
+        } else {
+            throw Error(Errc::unsupported, "volume mounts (" + (m.source.empty() ? m.target : m.source) + "): named volumes are not wired in yet");
+        }
+        s.mounts.push_back(rm);
+    }
+    auto has_target = [&](const std::string& t) {
+        for (auto& m : s.mounts)
+            if (m.target == t) return true;
+        return false;
+    };
+    if (!has_target("/etc/hostname")) s.mounts.push_back(bind_file(etc_dir / "hostname", "/etc/hostname"));
+    if (!has_target("/etc/hosts")) s.mounts.push_back(bind_file(etc_dir / "hosts", "/etc/hosts"));
+    if (!has_target("/etc/resolv.conf")) s.mounts.push_back(bind_file(etc_dir / "resolv.conf", "/etc/resolv.conf"));
+
+    // --- process ------------------------------------------------------------------------
+    auto& p = s.process;
+    p.args = c.command();
+    p.env = cf.env;
+    auto has_env = [&](const char* k) {
+        for (auto& e : p.env)
+            if (e.rfind(std::string(k) + "=", 0) == 0) return true;
+        return false;
+    };
+    if (!has_env("HOSTNAME")) p.env.push_back("HOSTNAME=" + hostname);
+    if (cf.tty && !has_env("TERM")) p.env.push_back("TERM=xterm");
+    p.cwd = cf.working_dir.empty() ? "/" : cf.working_dir;
+    p.user = cf.user;
+    p.additional_groups = hc.group_add;
+    p.tty = cf.tty;
+    p.stdin_open = cf.open_stdin;
+    p.caps = container_caps(hc);
+    if (auto bpf = seccomp_program(hc, p.caps)) {
+        auto path = rundir / "seccomp.bpf";
+        sys::write_file_atomic(path, *bpf, 0600);
+        s.seccomp_path = path.string();
+        p.seccomp = true;
+    }
+    for (auto& so : hc.security_opt) {
+        auto [k, v] = str::split_once(so, so.find('=') != std::string::npos ? '=' : ':');
+        if (k == "no-new-privileges" && v.value_or("true") == "true") p.no_new_privileges = true;
+    }
+    for (auto& u : hc.ulimits)
+        p.rlimits.push_back({*ulimit_resource(u.name), static_cast<std::uint64_t>(u.soft), static_cast<std::uint64_t>(u.hard)});
+    if (hc.init.value_or(false)) {
+        s.init = true;
+        p.args.insert(p.args.begin(), {"/sbin/docker-init", "--"});
+    }
+
+    // --- supervision --------------------------------------------------------------------
+    s.log_path = records_.log_path(c.id).string();
+    if (auto it = hc.log_config.find("max-size"); it != hc.log_config.end()) {
+        auto b = str::parse_bytes(it->second);
+        if (!b || *b <= 0) throw Error(Errc::invalid, "invalid max-size: " + it->second);
+        s.log_max_size = *b;
+    }
+    if (auto it = hc.log_config.find("max-file"); it != hc.log_config.end()) {
+        auto n = str::parse_int(it->second);
+        if (!n || *n < 1) throw Error(Errc::invalid, "invalid max-file: " + it->second);
+        s.log_max_file = static_cast<int>(*n);
+    }
+    s.restart.name = hc.restart_policy;
+    s.restart.max_retries = hc.restart_max_retries;
+    if (cf.healthcheck && !cf.healthcheck->test.empty() && cf.healthcheck->test[0] != "NONE") {
+        const auto& h = *cf.healthcheck;
+        runtime::Healthcheck rh;
+        rh.test = h.test;
+        if (h.interval) rh.interval_ns = h.interval;
+        if (h.timeout) rh.timeout_ns = h.timeout;
+        if (h.start_period) rh.start_period_ns = h.start_period;
+        if (h.start_interval) rh.start_interval_ns = h.start_interval;
+        if (h.retries) rh.retries = h.retries;
+        s.health = rh;
+    }
+    s.stop_signal = cf.stop_signal.empty() ? SIGTERM : parse_signal(cf.stop_signal).value_or(SIGTERM);
+    s.stop_timeout = cf.stop_timeout.value_or(10);
+    s.state_path = records_.state_path(c.id).string();
+    s.socket_path = (rundir / "shim.sock").string();
+    s.lock_path = (rundir / "shim.lock").string();
+
+    auto exe = sys::self_exe_dir();
+    s.exit_command = {(exe / "berth").string(), "--root", paths().root.string(), "--run-dir", paths().run.string(),
+                      "container", "cleanup", "--run-id", run.run_id, c.id};
+    sys::write_file_atomic(rundir / "network.json", network_state_to_json(ns));
+    sys::write_file_atomic(rundir / "spec.json", runtime::to_json(s), 0600);
+    return run;
+}
+
+namespace {
+
+// Starts berth-shim detached (setsid, double fork, so it is nobody's child but init's) with
+// fd 3 = our socket and fd 4 = the network namespace.
+sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) sys::throw_errno("socketpair");
+    sys::unique_fd ours(sv[0]), theirs(sv[1]);
+    std::string shim = (sys::self_exe_dir() / "berth-shim").string();
+    if (::access(shim.c_str(), X_OK) < 0) sys::throw_errno("access", shim);
+    // Everything the children touch is prepared here: between fork and exec they only make
+    // async-signal-safe calls (this process may have threads, e.g. compose's executor).
+    const char* argv[] = {shim.c_str(), spec_path.c_str(), nullptr};
+    pid_t mid = ::fork();
+    if (mid < 0) sys::throw_errno("fork");
+    if (mid == 0) {
+        pid_t pid = ::fork();
+        if (pid != 0) ::_exit(pid < 0 ? 1 : 0);
+        ::setsid();
+        int devnull = ::open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            ::dup2(devnull, 0);
+            ::dup2(devnull, 1);
+            ::dup2(devnull, 2);
+        }
+        // Move our fds to 3 and 4 via temporaries above 10 (either may already sit on 3 or 4).
+        int s_fd = ::fcntl(theirs.get(), F_DUPFD, 10);
+        int n_fd = netns_fd >= 0 ? ::fcntl(netns_fd, F_DUPFD, 10) : -1;
+        ::dup2(s_fd, 3);
+        if (n_fd >= 0) ::dup2(n_fd, 4);
+        ::syscall(SYS_close_range, n_fd >= 0 ? 5U : 4U, ~0U, 0U);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::execv(argv[0], const_cast<char* const*>(argv));
+        ::_exit(127);
+    }
+    int status = 0;
+    sys::retry_eintr([&] { return ::waitpid(mid, &status, 0); });
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(Errc::failed, "could not start berth-shim");
+    return ours;
+}
+
+}  // namespace
+
+int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
+    auto c = records_.get(id_or_name);
+    sys::unique_fd sock;
+    {
+        auto lock = records_.lock(c.id);
+        if (records_.shim_alive(c.id)) {
+            if (!opts.attach) return 0;
+            sock = sys::connect_unix((records_.run_dir(c.id) / "shim.sock").string());
+            runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
+        } else {
+            auto raw = store::read_state(records_.state_path(c.id));
+            if (raw.running()) release_run(c);  // the previous run's shim died without cleaning up
+            PreparedRun run;
+            try {
+                run = prepare_run(c);
+            } catch (...) {
+                try {
+                    release_run(c);
+                } catch (...) {
+                }
+                throw;
+            }
+            try {
+                sock = spawn_shim((records_.run_dir(c.id) / "spec.json").string(), run.netns ? run.netns.get() : -1);
+                if (opts.attach) runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
+                else runtime::write_frame(sock.get(), 'D');
+            } catch (...) {
+                release_run(c);
+                throw;
+            }
+            run.netns.reset();
+            auto reply = runtime::read_frame(sock.get());
+            if (!reply) {
+                release_run(c);
+                throw Error(Errc::failed, "berth-shim exited without starting the container");
+            }
+            if (reply->type == 'X') {
+                auto [code, msg] = str::split_once(reply->data, '\n');
+                // The shim now runs the cleanup, which takes the container's lock: let go of it
+                // and wait for the shim to finish, so the caller sees the final state.
+                { auto released = std::move(lock); }
+                while (runtime::read_frame(sock.get())) {
+                }
+                throw runtime::StartError(static_cast<int>(str::parse_int(code).value_or(125)), msg.value_or(reply->data));
+            }
+        }
+    }
+    if (!opts.attach) return 0;
+    return stream_attach(sock.get(), opts);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,30 @@
+#pragma once
+// Shared by the files that implement Engine (not part of its interface).
+#include <string>
+#include <vector>
+
+#include "container/engine.hpp"
+#include "runtime/spec.hpp"
+#include "sys/fd.hpp"
+
+namespace berth::container {
+
+// What prepare_run() made for one run; Engine::release_run() undoes all of it.
+struct PreparedRun {
+    std::string run_id;
+    runtime::Spec spec;
+    sys::unique_fd netns;
+    std::vector<std::string> attached;
+    bool published = false;
+    bool cgroup_made = false;
+};
+
+std::vector<int> container_caps(const HostConfig& hc);
+
+unsigned char attach_flags(const StartOptions& opts);
+// Streams an attached container's output to opts.on_output and opts.stdin_fd to it until the
+// shim sends 'E'; returns the exit code. Forwards SIGINT/SIGTERM (docker's --sig-proxy) and,
+// with a tty, the terminal size.
+int stream_attach(int sock, const StartOptions& opts);
+
+}  // namespace berth::container
