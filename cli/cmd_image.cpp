@@ -169,13 +169,19 @@ bool reference_matches(const std::string& pattern, const images::Reference& r) {
     return m(r.familiar()) || m(r.familiar_repository());
 }
 
+// Reproducible builds set created to the epoch: Docker shows those as "56 years ago".
+std::string image_created_since(const images::Image& img) {
+    if (!img.has_created()) return "N/A";
+    return str::human_duration_ns(std::max<std::int64_t>(0, sys::now_ns() - img.created_ns())) + " ago";
+}
+
 ojson image_row(const images::Image& img, const std::string& repo, const std::string& tag, const std::string& digest,
                 bool no_trunc) {
     ojson o = ojson::object();
     std::string size = human_size(static_cast<double>(img.size), 3);
     o["Containers"] = "N/A";
-    o["CreatedAt"] = img.created_ns() ? go_time_string(img.created_ns()) : "";
-    o["CreatedSince"] = created_since(img.created_ns());
+    o["CreatedAt"] = img.has_created() ? go_time_string(img.created_ns()) : "";
+    o["CreatedSince"] = image_created_since(img);
     o["Digest"] = digest;
     o["ID"] = no_trunc ? img.id : images::short_id(img.id);
     o["Repository"] = repo;

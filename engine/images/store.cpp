@@ -26,6 +26,8 @@ std::int64_t Image::created_ns() const {
     return sys::parse_rfc3339(config.created).value_or(0);
 }
 
+bool Image::has_created() const { return !config.created.empty() && sys::parse_rfc3339(config.created).has_value(); }
+
 Store::Store(fs::path dir) : dir_(std::move(dir)) {}
 
 fs::path Store::blob_path(std::string_view digest) const {

@@ -54,6 +54,7 @@ struct Image {
     std::uint64_t size = 0;          // sum of the layers' sizes
     std::int64_t last_tag_time_ns = 0;
     std::int64_t created_ns() const;  // from config.created, 0 when absent
+    bool has_created() const;         // a valid config.created (1970-01-01 is a valid one)
 };
 
 // Which images containers use: image ID -> the ID of one container using it. Built by the caller
