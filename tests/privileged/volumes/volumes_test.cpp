@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Mount points at or under dir, deepest first (for cleanup and for "nothing left mounted").
-std::vector<std::string> mounts_under(const fs::path& dir) {
+std::vector<std::string> kernel_mounts_under(const fs::path& dir) {
     std::vector<std::string> out;
     std::ifstream in("/proc/self/mountinfo");
     std::string line;
@@ -54,7 +54,7 @@ struct Fixture {
     ~Fixture() {
         // Even when a test failed half-way: nothing stays mounted, then the tree goes.
         for (int i = 0; i < 8; ++i) {
-            auto ms = mounts_under(tmp.path());
+            auto ms = kernel_mounts_under(tmp.path());
             if (ms.empty()) break;
             for (auto& mp : ms) ::umount2(mp.c_str(), MNT_DETACH);
         }
@@ -115,7 +115,7 @@ TEST_CASE("tmpfs-backed volume: mounted by the first acquire, unmounted by the l
 
     CHECK(f.m.acquire("scratch", "c1") == path);  // idempotent
     CHECK(f.m.acquire("scratch", "c2") == path);
-    CHECK(mounts_under(v.mountpoint).size() == 1);  // mounted once, not stacked
+    CHECK(kernel_mounts_under(v.mountpoint).size() == 1);  // mounted once, not stacked
     CHECK(f.m.users("scratch") == std::vector<std::string>{"c1", "c2"});
 
     f.m.release("scratch", "c1");
@@ -127,7 +127,7 @@ TEST_CASE("tmpfs-backed volume: mounted by the first acquire, unmounted by the l
     CHECK_FALSE(f.m.mounted(v));
     CHECK(f.m.users("scratch").empty());
     CHECK_FALSE(sys::exists(fs::path(path) / "hello"));  // tmpfs content went with the mount
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
 }
 
 TEST_CASE("tmpfs size option is enforced") {
@@ -138,7 +138,7 @@ TEST_CASE("tmpfs size option is enforced") {
     REQUIRE(::statfs(path.c_str(), &s) == 0);
     CHECK(static_cast<std::uint64_t>(s.f_blocks) * s.f_bsize == 1024 * 1024);
     f.m.release("small", "c1");
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
 }
 
 TEST_CASE("bind-backed volume shows and writes the host directory; ro is read-only") {
@@ -169,7 +169,7 @@ TEST_CASE("bind-backed volume shows and writes the host directory; ro is read-on
     REQUIRE(::statfs(host.c_str(), &s) == 0);
     CHECK_FALSE((s.f_flags & ST_RDONLY) != 0);  // the host dir itself stays writable
     f.m.release("hostro", "c1");
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
 }
 
 TEST_CASE("removing a mounted bind-backed volume unmounts first and never deletes the host dir") {
@@ -188,7 +188,7 @@ TEST_CASE("removing a mounted bind-backed volume unmounts first and never delete
     f.m.remove("hostvol", false, {});
     CHECK_FALSE(f.m.find("hostvol"));
     CHECK(sys::read_file(host / "sub" / "data") == "keep me");
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
     CHECK_FALSE(sys::exists(f.paths.run / "volumes" / "hostvol"));
 }
 
@@ -209,7 +209,7 @@ TEST_CASE("a plain volume with a foreign mount in it is not removed") {
     CHECK(sys::read_file(inner / "f") == "x");
     REQUIRE(::umount2(inner.c_str(), 0) == 0);
     f.m.remove("plain", false, {});
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
 }
 
 TEST_CASE("a mount that fails leaves nothing mounted and no user recorded") {
@@ -230,7 +230,7 @@ TEST_CASE("a mount that fails leaves nothing mounted and no user recorded") {
     auto b = f.m.create("badopt", bad);
     CHECK_THROWS_AS(f.m.acquire("badopt", "c1"), sys::Error);
     CHECK_FALSE(f.m.mounted(b));
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
 }
 
 TEST_CASE("acquire/release from concurrent processes keep the mount while any user holds it") {
@@ -269,7 +269,7 @@ TEST_CASE("acquire/release from concurrent processes keep the mount while any us
     }
     CHECK_FALSE(f.m.mounted(v));
     CHECK(f.m.users("shared").empty());
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
 }
 
 TEST_CASE("prune and rm leave volumes with options alone while in use") {
@@ -282,5 +282,5 @@ TEST_CASE("prune and rm leave volumes with options alone while in use") {
     CHECK_THROWS_AS(f.m.remove("busy", false, InUse{{"busy", {"c1"}}}), berth::Error);
     f.m.release("busy", "c1");
     f.m.remove("busy", false, {});
-    CHECK(mounts_under(f.tmp.path()).empty());
+    CHECK(kernel_mounts_under(f.tmp.path()).empty());
 }
