@@ -69,7 +69,7 @@ private:
     sys::unique_fd open_member(const std::string& path, const std::string& why) {
         sys::unique_fd fd;
         try {
-            fd = sys::open_in_root_if_exists(xfd_, path, O_RDONLY);
+            fd = sys::open_in_root_if_exists(xfd_, path, O_RDONLY | O_NONBLOCK);  // never wait on a fifo
         } catch (const sys::Error&) {
         }
         if (!fd) throw_error(Errc::invalid, why + " \"" + path + "\" is not in the archive");

@@ -216,6 +216,10 @@ private:
             return;
         }
 
+        // An image archive (load) holds files, directories and links; a FIFO or device in it
+        // could only stall or mislead the reader.
+        if (!opts_.layer && !hardlink && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+            refuse(name, "is a special file (fifo, device or socket), which an image archive never contains");
         if (type == AE_IFCHR || type == AE_IFBLK) {
             if (comps.size() < 2 || comps[0] != "dev")
                 refuse(name, "is a device node outside dev/ (devices are only allowed under dev/)");

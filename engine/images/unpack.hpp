@@ -11,7 +11,9 @@
 //    go-archive refuses it). Hardlink targets must be inside the root, with no "..", and already
 //    extracted from the same tar.
 //  - Devices: character and block devices are allowed only under dev/ (a rootfs's device
-//    directory) and refused anywhere else; FIFOs are allowed; sockets are refused.
+//    directory) and refused anywhere else; FIFOs are allowed; sockets are refused. A plain
+//    archive (layer = false: an image archive being loaded) may hold only files, directories
+//    and links.
 //  - Ownership is restored only when restore_owner is set (root); uids and gids must fit in 32
 //    bits. Set-id bits are kept (the mode is applied after the owner).
 //  - Xattrs: user.*, security.capability (root only) and system.posix_acl_* are applied to files

@@ -108,6 +108,18 @@ TEST_CASE("OCI whiteouts become overlayfs whiteouts") {
     CHECK_FALSE(sys::exists(d.root / ".wh..wh.plnk"));  // AUFS metadata is skipped
 }
 
+TEST_CASE("plain archives refuse fifos and devices") {
+    Dest d;
+    for (auto tar : {TarBuilder().fifo("manifest.json").finish(), TarBuilder().device("dev/null", false, 1, 3).finish()}) {
+        try {
+            d.unpack(tar, /*layer=*/false);
+            FAIL("accepted");
+        } catch (const berth::Error& e) {
+            CHECK(std::string(e.what()).find("special file") != std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("plain archives keep .wh. names as files") {
     Dest d;
     d.unpack(TarBuilder().file(".wh.x", "data").finish(), /*layer=*/false);
