@@ -50,7 +50,21 @@ std::string host_hostname() {
 }  // namespace
 
 std::vector<int> container_caps(const HostConfig& hc) {
-    return runtime::resolve_caps(hc.cap_add, hc.cap_drop, hc.privileged).numbers();
+    auto caps = runtime::resolve_caps(hc.cap_add, hc.cap_drop, hc.privileged);
+    // A container cannot have what berth itself does not (here: root without CAP_SYS_RESOURCE).
+    // For --privileged that is the meaning ("every capability the engine has", as Docker's is
+    // the daemon's); an explicit --cap-add of a missing one is refused rather than dropped.
+    auto status = sys::read_file("/proc/self/status");
+    auto pos = status.find("CapPrm:\t");
+    std::uint64_t have = pos == std::string::npos ? ~0ULL : std::stoull(status.substr(pos + 8, 16), nullptr, 16);
+    if (hc.privileged) return runtime::CapSet(caps.bits() & have).numbers();
+    if (auto missing = caps.bits() & ~have) {
+        std::vector<std::string> names;
+        for (int c = 0; c < 64; ++c)
+            if (missing >> c & 1) names.push_back(std::string(runtime::cap_name(c)));
+        throw Error(Errc::unsupported, "berth itself does not hold " + str::join(names, ", ") + ", so a container cannot have it");
+    }
+    return caps.numbers();
 }
 
 // The container's seccomp program, nullopt when it runs unconfined. Compiling Docker's profile
