@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <regex>
@@ -313,4 +314,46 @@ TEST_CASE("acquire/release of a plain volume: its _data, nothing mounted or reco
     CHECK(kind_of([&] { m.acquire("gone", "c1"); }) == Errc::not_found);
     CHECK(kind_of([&] { m.acquire("data", "../x"); }) == Errc::invalid);
     CHECK(kind_of([&] { m.acquire("data", ""); }) == Errc::invalid);
+}
+
+TEST_CASE("concurrent creates, removes and prunes from several processes stay consistent") {
+    Root r;
+    constexpr int kProcs = 4, kRounds = 15;
+    std::vector<pid_t> pids;
+    for (int p = 0; p < kProcs; ++p) {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            int rc = 0;
+            try {
+                Manager m(r.paths);
+                for (int i = 0; i < kRounds; ++i) {
+                    // Everyone creates the same shared name: exactly one record, never an error.
+                    auto s = m.create("shared", {});
+                    if (s.name != "shared") rc = 2;
+                    auto mine = "p" + std::to_string(p) + "-" + std::to_string(i);
+                    m.create(mine, {});
+                    m.create("", {});  // an anonymous one for the pruners
+                    if (i % 3 == 0) m.prune({}, {}, false);
+                    m.remove(mine, false, {});
+                }
+            } catch (...) {
+                rc = 3;
+            }
+            ::_exit(rc);
+        }
+        pids.push_back(pid);
+    }
+    for (auto pid : pids) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    auto m = r.manager();
+    m.prune({}, {}, false);
+    std::vector<std::string> names;
+    for (auto& v : m.list()) names.push_back(v.name);
+    CHECK(names == std::vector<std::string>{"shared"});
+    CHECK(r.entries() == std::vector<std::string>{".lock", "shared"});
 }
