@@ -194,6 +194,7 @@ private:
 
     void entry(struct archive* a, archive_entry* e, const std::string& name, ReadCtx& ctx) {
         auto comps = clean(name, "path");
+        owner(e, name);  // ids out of range are malformed input, whether or not they are applied
         for (auto& s : skipped_)
             if (name.compare(0, s.size(), s) == 0) return;
         mode_t type = archive_entry_filetype(e);
