@@ -17,6 +17,16 @@
 // type=tmpfs a tmpfs-backed one) and `size` (a quota, which berth does not support). A volume
 // with options is mounted onto its _data by the first acquire() and unmounted by the last
 // release(), as Docker's local driver does; a plain volume is just its _data directory.
+//
+// How the container engine uses it (Docker's order):
+//   create  -v NAME:/p -> ensure(NAME, labels); -v /p or an image VOLUME -> create("", {labels})
+//           and record the generated name as MountSpec::source (type "volume", anonymous).
+//   start   acquire(name, id) -> host path to bind at the target; then, unless nocopy, when the
+//           target has content in the image and sys::dir_is_empty(volume dir), the child fills
+//           it with sys::copy_tree(target fd in the rootfs, volume dir fd) (sys/copy_tree.hpp).
+//   stop    release(name, id) once the container is gone for good (the shim's exit command).
+//   rm -v   remove(name, false, volumes_in_use(paths) without this container) for its
+//           anonymous volumes, after the record is gone; in_use errors are not fatal to rm.
 #include <cstdint>
 #include <functional>
 #include <map>

@@ -8,22 +8,19 @@ json_get() {  # JSON-TEXT PYTHON-EXPR (j is the parsed value)
   python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# A container that uses a volume. With the engine's `create` available this is a real
-# container; otherwise a record in the engine's on-disk shape (config.json, no shim), which is
-# what the volume commands read.
+# A container that uses a volume: a record in the engine's on-disk shape (config.json with
+# HostConfig.Mounts, no shim, so stopped), which is what the volume and system commands read.
+# (The engine does not wire named volumes into `create`/`run` yet; when it does, this becomes
+# `b create -v VOLUME:/data busybox`.)
 CTR=""
 use_volume() {  # VOLUME -> sets CTR to the container's ID
-  if b create --help >/dev/null 2>&1 && [ -n "${BUSYBOX_IMPORTED:-}" ]; then
-    CTR=$(b create -v "$1:/data" busybox true)
-  else
-    CTR=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    mkdir -p "$ROOT/containers/$CTR"
-    cat >"$ROOT/containers/$CTR/config.json" <<EOF
+  CTR=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  mkdir -p "$ROOT/containers/$CTR"
+  cat >"$ROOT/containers/$CTR/config.json" <<EOF
 {"Id": "$CTR", "Name": "user-of-$1", "Created": $(date +%s%N), "Image": "", "Path": "true", "Args": [],
  "Config": {"Image": "busybox", "Labels": {}},
  "HostConfig": {"Mounts": [{"Type": "volume", "Source": "$1", "Target": "/data", "ReadOnly": false}]}}
 EOF
-  fi
 }
 
 # ---- create ------------------------------------------------------------------------------------
