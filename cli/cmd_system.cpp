@@ -445,6 +445,9 @@ PruneReport prune_containers(const store::Paths& paths, const PruneFilter& f) {
             sys::remove_tree(dir);
             r.removed.push_back(c.id);
             r.reclaimed += now->size;
+        } catch (const sys::Error& e) {
+            if (e.err() == ENOENT && !sys::exists(paths.container(c.id))) continue;  // removed meanwhile
+            r.errors.push_back("container " + c.id.substr(0, 12) + ": " + e.what());
         } catch (const std::exception& e) {
             r.errors.push_back("container " + c.id.substr(0, 12) + ": " + e.what());
         }
