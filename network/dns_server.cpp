@@ -370,7 +370,6 @@ struct Server::Impl::ControlConn : std::enable_shared_from_this<ControlConn> {
     asio::steady_timer timer;
     std::string in;
     std::array<char, 64> buf{};
-    std::string out;
 
     void start() {
         auto self = shared_from_this();
@@ -402,14 +401,13 @@ struct Server::Impl::ControlConn : std::enable_shared_from_this<ControlConn> {
                 self->reply("error unknown command\n");
         });
     }
-    void reply(std::string text) {
-        out = std::move(text);
-        auto self = shared_from_this();
-        asio::async_write(socket, asio::buffer(out), [self](error_code, std::size_t) {
-            error_code e;
-            self->timer.cancel();
-            self->socket.close(e);
-        });
+    // Written at once (a few bytes into an idle unix socket do not block): the loop may be
+    // about to stop for an idle exit, and the notifier must not wait for its timeout.
+    void reply(const std::string& text) {
+        error_code e;
+        asio::write(socket, asio::buffer(text), e);
+        timer.cancel();
+        socket.close(e);
     }
 };
 
@@ -496,7 +494,11 @@ void Server::Impl::loaded_done(std::uint64_t gen, std::shared_ptr<const Snapshot
         }
     }
     for (auto& f : due) f();
-    if (requested > loaded) start_load();
+    if (requested > loaded) return start_load();
+    // Idle exit only on the newest view of the store: a notify that came in meanwhile (a
+    // container attached) is read first.
+    if (idle_since && opts.idle_exit.count() > 0 && steady::now() - *idle_since >= opts.idle_exit)
+        stop_loop(Exit::idle);
 }
 
 void Server::Impl::apply(std::shared_ptr<const Snapshot> s) {
@@ -509,13 +511,10 @@ void Server::Impl::apply(std::shared_ptr<const Snapshot> s) {
     }
     sync_listeners();
     sync_watches();
-    if (snap->table.any_endpoint()) {
+    if (snap->table.any_endpoint())
         idle_since.reset();
-    } else if (!idle_since) {
+    else if (!idle_since)
         idle_since = steady::now();
-    } else if (opts.idle_exit.count() > 0 && steady::now() - *idle_since >= opts.idle_exit) {
-        stop_loop(Exit::idle);
-    }
 }
 
 void Server::Impl::close_listener(Listener& l) {
