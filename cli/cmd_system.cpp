@@ -1,8 +1,5 @@
 // berth system df / system prune: disk usage of images, containers, local volumes and build
 // cache, and removal of what nothing uses, worded and laid out as docker prints them.
-#include <fcntl.h>
-#include <sys/file.h>
-
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -11,14 +8,14 @@
 #include "cli/cli.hpp"
 #include "cli/cmd_image.hpp"
 #include "cli/output.hpp"
+#include "container/engine.hpp"
+#include "container/records.hpp"
 #include "images/digest.hpp"
 #include "network/network.hpp"
 #include "store/state.hpp"
 #include "sys/error.hpp"
-#include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
-#include "sys/lock.hpp"
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
 #include "volumes/volumes.hpp"
@@ -30,8 +27,8 @@ namespace fs = std::filesystem;
 
 // ---- what exists -------------------------------------------------------------------------------
 
-// One container as df and prune see it, read from its record, its state and its shim's lock.
-// (The container engine owns these files; this reads only what Docker's df/prune show.)
+// One container as df and prune see it: the engine's record and its state as the kernel says
+// (a state that claims running without a live shim reads as exited).
 struct ContainerInfo {
     std::string id, name, image, image_id, command;
     std::int64_t created_ns = 0;
@@ -42,85 +39,27 @@ struct ContainerInfo {
     std::uint64_t size = 0;  // the writable layer (upper dir)
 };
 
-// A shim holds <run>/containers/<id>/shim.lock while it lives; a shared non-blocking try tells
-// whether it does, without disturbing it.
-bool shim_alive(const store::Paths& paths, const std::string& id) {
-    auto p = paths.run_container(id) / "shim.lock";
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    sys::unique_fd owner(fd);
-    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return false;
-    return errno == EWOULDBLOCK;
+ContainerInfo container_info(const container::Records& records, const container::Container& c) {
+    ContainerInfo i;
+    i.id = c.id;
+    i.name = c.name;
+    i.image = c.config.image;
+    i.image_id = c.image_id;
+    i.command = str::join(c.command(), " ");
+    i.created_ns = c.created;
+    i.labels = c.config.labels;
+    for (auto& m : c.host_config.mounts)
+        if (m.type == "volume") ++i.local_volumes;
+    i.state = records.state(c.id);
+    i.running = i.state.running();
+    i.size = sys::disk_usage(records.dir(c.id) / "upper");
+    return i;
 }
 
-std::optional<ContainerInfo> read_container(const store::Paths& paths, const std::string& id) {
-    auto text = sys::read_file_if_exists(paths.container(id) / "config.json");
-    if (!text) return std::nullopt;
-    auto j = json::parse(*text, nullptr, false);
-    if (!j.is_object()) return std::nullopt;
-    ContainerInfo c;
-    c.id = j.value("Id", id);
-    c.name = j.value("Name", "");
-    c.image_id = j.value("Image", "");
-    c.created_ns = j.value("Created", std::int64_t{0});
-    std::vector<std::string> cmd;
-    if (auto p = j.value("Path", std::string()); !p.empty()) cmd.push_back(p);
-    if (j.contains("Args") && j["Args"].is_array())
-        for (auto& a : j["Args"])
-            if (a.is_string()) cmd.push_back(a.get<std::string>());
-    c.command = str::join(cmd, " ");
-    if (j.contains("Config") && j["Config"].is_object()) {
-        auto& cf = j["Config"];
-        c.image = cf.value("Image", "");
-        if (cf.contains("Labels") && cf["Labels"].is_object())
-            for (auto& [k, v] : cf["Labels"].items())
-                if (v.is_string()) c.labels[k] = v.get<std::string>();
-    }
-    if (j.contains("HostConfig") && j["HostConfig"].is_object() && j["HostConfig"].contains("Mounts"))
-        for (auto& m : j["HostConfig"]["Mounts"])
-            if (m.is_object() && m.value("Type", "") == "volume") ++c.local_volumes;
-    c.state = store::read_state(paths.container(id) / "state.json");
-    c.running = c.state.running() && shim_alive(paths, id);
-    if (c.state.running() && !c.running) {
-        // The state says running but no shim holds the lock (a crash, a reboot): exited.
-        c.state.status = "exited";
-        if (c.state.exit_code == 0) c.state.exit_code = 255;
-    }
-    c.size = sys::disk_usage(paths.container(id) / "upper");
-    return c;
-}
-
-std::vector<ContainerInfo> read_containers(const store::Paths& paths) {
+std::vector<ContainerInfo> read_containers(const container::Records& records) {
     std::vector<ContainerInfo> out;
-    for (auto& id : sys::list_dir(paths.containers())) {
-        if (id.empty() || id.front() == '.') continue;
-        if (auto c = read_container(paths, id)) out.push_back(std::move(*c));
-    }
-    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created_ns > b.created_ns; });
+    for (auto& c : records.list()) out.push_back(container_info(records, c));
     return out;
-}
-
-// Docker's STATUS column.
-std::string status_text(const store::State& s) {
-    auto now = sys::now_ns();
-    auto ago = [&](std::int64_t t) { return str::human_duration_ns(std::max<std::int64_t>(0, now - t)) + " ago"; };
-    if (s.status == "running" || s.status == "paused") {
-        std::string out = "Up " + str::human_duration_ns(std::max<std::int64_t>(0, now - s.started_at));
-        if (s.status == "paused") return out + " (Paused)";
-        if (s.health) {
-            if (s.health->status == "starting") return out + " (health: starting)";
-            return out + " (" + s.health->status + ")";
-        }
-        return out;
-    }
-    if (s.status == "restarting") return "Restarting (" + std::to_string(s.exit_code) + ") " + ago(s.finished_at);
-    if (s.status == "exited") {
-        if (s.finished_at <= 0) return "Exited (" + std::to_string(s.exit_code) + ")";
-        return "Exited (" + std::to_string(s.exit_code) + ") " + ago(s.finished_at);
-    }
-    if (s.status == "dead") return "Dead";
-    if (s.status == "created") return "Created";
-    return s.status;
 }
 
 // Docker's formatter.Ellipsis: at most max characters, the last one "…" when cut.
@@ -154,7 +93,7 @@ struct Usage {
 Usage gather(Context& ctx) {
     Usage u;
     const auto& paths = ctx.paths();
-    u.containers = read_containers(paths);
+    u.containers = read_containers(container::Records(paths));
     for (auto& c : u.containers)
         if (!c.image_id.empty()) ++u.image_containers[c.image_id];
     u.images = open_image_store(ctx).list();
@@ -280,7 +219,7 @@ std::vector<ojson> container_rows(const Usage& u) {
         o["RunningFor"] = created_since(c.created_ns);
         o["Size"] = human_size(static_cast<double>(c.size), 3);
         o["State"] = c.state.status;
-        o["Status"] = status_text(c.state);
+        o["Status"] = container::status_text(c.state, sys::now_ns());
         rows.push_back(o);
     }
     return rows;
@@ -421,35 +360,24 @@ struct PruneReport {
     std::vector<std::string> errors;
 };
 
-// Removes stopped containers: no shim alive, under the container's lock (the engine holds it
-// while it creates, starts or removes one), and nothing mounted inside the directory.
-// TODO(engine): call the engine's rm once it exists, so a container's leftovers outside its
-// directories (anonymous volumes with --volumes semantics, logs elsewhere) follow its rules.
+// Removes stopped containers with the engine's own rm (which releases what a run left and
+// takes the container's lock), as `container prune` does.
 PruneReport prune_containers(const store::Paths& paths, const PruneFilter& f) {
     PruneReport r;
-    for (auto& c : read_containers(paths)) {
-        if (c.running || !f.match(c.labels, c.created_ns)) continue;
+    container::Engine engine(paths);
+    for (auto& c : engine.records().list()) {
+        auto info = container_info(engine.records(), c);
+        if (info.running || !f.match(info.labels, info.created_ns)) continue;
         try {
-            auto dir = paths.container(c.id);
-            sys::FileLock lock(dir / "lock");
-            // Re-read under the lock: it may have been started or removed meanwhile.
-            auto now = read_container(paths, c.id);
-            if (!now || now->running) continue;
-            if (now->state.status != "created" && now->state.status != "exited" && now->state.status != "dead")
-                continue;
-            if (auto m = volumes::mounts_under(dir); !m.empty())
-                throw_error(Errc::in_use, m.front() + " is still mounted");
-            if (auto m = volumes::mounts_under(paths.run_container(c.id)); !m.empty())
-                throw_error(Errc::in_use, m.front() + " is still mounted");
-            sys::remove_tree(paths.run_container(c.id));
-            sys::remove_tree(dir);
+            engine.remove(c.id, /*force=*/false, /*volumes=*/false);
             r.removed.push_back(c.id);
-            r.reclaimed += now->size;
-        } catch (const sys::Error& e) {
-            if (e.err() == ENOENT && !sys::exists(paths.container(c.id))) continue;  // removed meanwhile
-            r.errors.push_back("container " + c.id.substr(0, 12) + ": " + e.what());
+            r.reclaimed += info.size;
+        } catch (const berth::Error& e) {
+            // Started or removed meanwhile: not a failure of the prune.
+            if (e.kind() == Errc::not_found || e.kind() == Errc::conflict) continue;
+            r.errors.push_back("container " + c.short_id() + ": " + e.what());
         } catch (const std::exception& e) {
-            r.errors.push_back("container " + c.id.substr(0, 12) + ": " + e.what());
+            r.errors.push_back("container " + c.short_id() + ": " + e.what());
         }
     }
     return r;
