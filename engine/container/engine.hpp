@@ -67,6 +67,25 @@ struct LogOptions {
     bool stdout_ = true, stderr_ = true;
 };
 
+struct CommitOptions {
+    std::string reference;  // REPOSITORY[:TAG], may be empty
+    std::string message, author;
+    std::vector<std::string> changes;
+    bool pause = true;
+};
+
+// docker top: ps-like rows of the container's processes.
+struct ProcessRow {
+    std::string uid, pid, ppid, c, stime, tty, time, cmd;
+};
+
+// docker stats: one sample.
+struct StatsSample {
+    std::int64_t at_ns = 0;
+    cgroups::Stats cg;
+    std::uint64_t net_rx = 0, net_tx = 0;
+};
+
 struct ExecRequest {
     std::vector<std::string> cmd;
     std::vector<std::string> env;
@@ -107,6 +126,18 @@ public:
     // docker exec: returns the command's exit code (0 when detached).
     int exec(const std::string& id_or_name, const ExecRequest& req);
 
+    // docker export: the container's filesystem as a tar written to fd.
+    void export_rootfs(const std::string& id_or_name, int fd);
+    // docker commit: returns the new image's ID.
+    std::string commit(const std::string& id_or_name, const CommitOptions& opts);
+    // docker top (ps -ef columns).
+    std::vector<ProcessRow> top(const std::string& id_or_name);
+    StatsSample stats(const Container& c);
+    // docker update: new limits for the container's cgroup (running or not) and its record.
+    void update(const std::string& id_or_name, const cgroups::Resources& r, std::optional<std::pair<std::string, int>> restart);
+    // docker attach: streams until the container exits; returns its exit code.
+    int attach(const std::string& id_or_name, const StartOptions& opts);
+
     // The exit command of a run (the shim calls it when the container stops for good): release
     // the run's network attachments, published ports and cgroup; remove the container when it
     // was created with --rm. Only acts when run_id is still the container's current run and no
@@ -120,6 +151,7 @@ private:
     friend struct PreparedRun;
     PreparedRun prepare_run(const Container& c);
     void release_run(const Container& c);
+    static std::string str_command(const Container& c);
     std::optional<std::string> seccomp_program(const HostConfig& hc, const std::vector<int>& caps);
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -27,9 +27,26 @@ sys::unique_fd shim_socket(const Records& r, const std::string& id) {
 
 // Reads frames until 'E' (the container exited for good) or the shim closes; the exit code.
 std::optional<int> wait_exit(int fd) {
-    while (auto f = runtime::read_frame(fd))
-        if (f->type == 'E') return static_cast<int>(str::parse_int(f->data).value_or(0));
+    try {
+        while (auto f = runtime::read_frame(fd))
+            if (f->type == 'E') return static_cast<int>(str::parse_int(f->data).value_or(0));
+    } catch (const sys::Error& e) {
+        // A connection made just as the shim finishes is reset unaccepted; the state it wrote
+        // before closing its socket is then the answer.
+        if (e.err() != ECONNRESET && e.err() != EPIPE) throw;
+    }
     return std::nullopt;
+}
+
+// Sends a request; false when the shim went away meanwhile (same race as above).
+bool send_request(int fd, char type, const std::string& data = {}) {
+    try {
+        runtime::write_frame(fd, type, data);
+        return true;
+    } catch (const sys::Error& e) {
+        if (e.err() != ECONNRESET && e.err() != EPIPE) throw;
+        return false;
+    }
 }
 
 // Waits (bounded) until the shim has let go of its lock, i.e. it has finished its cleanup.
@@ -53,8 +70,7 @@ void Engine::stop(const std::string& id_or_name, std::optional<int> timeout) {
         return;
     }
     int t = timeout.value_or(c.config.stop_timeout.value_or(10));
-    runtime::write_frame(sock.get(), 'S', std::to_string(t));
-    wait_exit(sock.get());
+    if (send_request(sock.get(), 'S', std::to_string(t))) wait_exit(sock.get());
     wait_shim_gone(records_, c.id);
 }
 
@@ -74,8 +90,9 @@ void Engine::restart(const std::string& id_or_name, std::optional<int> timeout) 
 int Engine::wait(const std::string& id_or_name) {
     auto c = records_.get(id_or_name);
     if (auto sock = shim_socket(records_, c.id)) {
-        runtime::write_frame(sock.get(), 'A', std::string(1, '\0'));
-        if (auto code = wait_exit(sock.get())) return *code;
+        if (send_request(sock.get(), 'A', std::string(1, '\0')))
+            if (auto code = wait_exit(sock.get())) return *code;
+        wait_shim_gone(records_, c.id);
     }
     return records_.state(c.id).exit_code;
 }
@@ -123,10 +140,8 @@ void Engine::remove(const std::string& id_or_name, bool force, bool volumes) {
             throw Error(Errc::conflict, "cannot remove container \"/" + c.name + "\": container is " + st.status +
                                             ": stop the container before removing or force remove");
         }
-        if (auto sock = shim_socket(records_, c.id)) {
-            runtime::write_frame(sock.get(), 'S', "0");  // SIGKILL at once, as docker rm -f
-            wait_exit(sock.get());
-        }
+        if (auto sock = shim_socket(records_, c.id))
+            if (send_request(sock.get(), 'S', "0")) wait_exit(sock.get());  // SIGKILL at once, as docker rm -f
         wait_shim_gone(records_, c.id);
     }
     auto lock = records_.lock(c.id);
