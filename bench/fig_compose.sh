@@ -67,7 +67,7 @@ fig_compose() {
       on_exit "b compose -f $dir/berth.yaml -p bench$n down"
       compose_cycle berth "$n" b compose -f "$dir/berth.yaml" -p "bench$n" || true
       # What `up` made must be gone after `down`.
-      if [ -n "$(b ps -aq --filter label=com.docker.compose.project=bench$n)" ]; then
+      if [ -n "$(b ps -aq --filter label=com.docker.compose.project="bench$n")" ]; then
         failed compose berth "containers of bench$n left after down"
       fi
     fi
