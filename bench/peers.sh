@@ -37,5 +37,6 @@ oci_bundle() {
 _oci_seq=0
 oci_run() {  # oci_run RUNTIME BUNDLE
   _oci_seq=$((_oci_seq + 1))
+  mkdir -p "$WORK/$1-state"
   "$1" --root "$WORK/$1-state" run -b "$2" "bench-$$-$_oci_seq"
 }
