@@ -5,31 +5,59 @@
 # to the bridge this root created.
 source "$BENCH_DIR/peers.sh"
 
-# sink_mbps TOOL CASE ADDR PORT: ITERS transfers of $MIB MiB, each confirmed by the sink.
+# The paths are measured interleaved (one run of each path per round, round after round), so a
+# change of the machine's load over the minutes of the figure hits every path alike; the
+# ratios between them are what this figure is for.
+#
+# sink_mbps TARGET...: TARGET is "tool|case|addr|port"; ITERS rounds (after WARMUP) of one
+# $MIB MiB transfer per target, each confirmed by the sink.
 sink_mbps() {
-  local tool=$1 case=$2 addr=$3 port=$4 i out samples=()
-  "$TCPB" wait "$addr" "$port" 10 || { failed port "$tool" "$case: nothing listens on $addr:$port"; return 1; }
-  for ((i = 0; i < WARMUP + ITERS; i++)); do
-    out=$("$TCPB" send "$addr" "$port" "$MIB" 2>&1) || { failed port "$tool" "$case: $out"; return 1; }
-    [ "$i" -ge "$WARMUP" ] && samples+=("${out%% *}")
+  local i t out tool case addr port
+  declare -A got=()
+  for t in "$@"; do
+    IFS='|' read -r tool case addr port <<<"$t"
+    "$TCPB" wait "$addr" "$port" 10 || { failed port "$tool" "$case: nothing listens on $addr:$port"; return 1; }
   done
-  record port "$case" "$tool" MB/s higher "${samples[@]}"
+  for ((i = 0; i < WARMUP + ITERS; i++)); do
+    for t in "$@"; do
+      IFS='|' read -r tool case addr port <<<"$t"
+      out=$("$TCPB" send "$addr" "$port" "$MIB" 2>&1) || { failed port "$tool" "$case: $out"; return 1; }
+      [ "$i" -ge "$WARMUP" ] && got[$t]+=" ${out%% *}"
+    done
+  done
+  for t in "$@"; do
+    IFS='|' read -r tool case addr port <<<"$t"
+    # shellcheck disable=SC2086
+    record port "$case" "$tool" MB/s higher ${got[$t]}
+  done
 }
 
-# http_rate TOOL CASE ADDR PORT: ITERS runs of $HTTP_S seconds of sequential GETs.
+# http_rate TARGET...: as sink_mbps, rounds of $HTTP_S seconds of sequential GETs per target.
 http_rate() {
-  local tool=$1 case=$2 addr=$3 port=$4 i out rps=() p50=() p99=()
-  "$TCPB" wait "$addr" "$port" 10 || { failed port "$tool" "$case: nothing listens on $addr:$port"; return 1; }
-  local runs=$(( ITERS > 5 ? 5 : ITERS ))
-  for ((i = 0; i < 1 + runs; i++)); do
-    out=$("$TCPB" http "$addr" "$port" "$HTTP_S" 2>&1) || { failed port "$tool" "$case: $out"; return 1; }
-    [ "$i" -ge 1 ] || continue
-    read -r r a c _ <<<"$out"
-    rps+=("$r"); p50+=("$a"); p99+=("$c")
+  local i t out tool case addr port r a c runs=$(( ITERS > 5 ? 5 : ITERS ))
+  declare -A rps=() p50=() p99=()
+  for t in "$@"; do
+    IFS='|' read -r tool case addr port <<<"$t"
+    "$TCPB" wait "$addr" "$port" 10 || { failed port "$tool" "$case: nothing listens on $addr:$port"; return 1; }
   done
-  record port "$case, requests/s" "$tool" req/s higher "${rps[@]}"
-  record port "$case, p50 latency" "$tool" ms lower "${p50[@]}"
-  record port "$case, p99 latency" "$tool" ms lower "${p99[@]}"
+  for ((i = 0; i < 1 + runs; i++)); do
+    for t in "$@"; do
+      IFS='|' read -r tool case addr port <<<"$t"
+      out=$("$TCPB" http "$addr" "$port" "$HTTP_S" 2>&1) || { failed port "$tool" "$case: $out"; return 1; }
+      [ "$i" -ge 1 ] || continue
+      read -r r a c _ <<<"$out"
+      rps[$t]+=" $r"; p50[$t]+=" $a"; p99[$t]+=" $c"
+    done
+  done
+  for t in "$@"; do
+    IFS='|' read -r tool case addr port <<<"$t"
+    # shellcheck disable=SC2086
+    {
+      record port "$case, requests/s" "$tool" req/s higher ${rps[$t]}
+      record port "$case, p50 latency" "$tool" ms lower ${p50[$t]}
+      record port "$case, p99 latency" "$tool" ms lower ${p99[$t]}
+    }
+  done
 }
 
 fig_port() {
@@ -42,33 +70,32 @@ fig_port() {
 
   # Baselines: the same programs on the host's loopback.
   bg "$TCPB" sink "$hs"
-  sink_mbps host "tcp stream, host loopback (baseline)" 127.0.0.1 "$hs" || true
   bg busybox httpd -f -p "127.0.0.1:$hh" -h "$www"
-  http_rate host "http GET 1 KiB, host loopback (baseline)" 127.0.0.1 "$hh" || true
 
   # berth: a sink and an httpd, each behind a published loopback port.
-  local sink_id httpd_id ip
+  local sink_id httpd_id sink_ip httpd_ip
   sink_id=$(b run -d -p "127.0.0.1:$ps:$ps" -v "$TCPB:/tcpb:ro" busybox /tcpb sink "$ps") ||
     { failed port berth "run of the sink container failed"; return 1; }
   httpd_id=$(b run -d -p "127.0.0.1:$ph:80" -v "$www:/www:ro" busybox httpd -f -p 80 -h /www) ||
     { failed port berth "run of the httpd container failed"; return 1; }
-  sink_mbps berth "tcp stream, published 127.0.0.1 port" 127.0.0.1 "$ps" || true
-  ip=$(b inspect -f '{{.NetworkSettings.IPAddress}}' "$sink_id")
-  if [ -n "$ip" ]; then
-    sink_mbps berth "tcp stream, container address (bridge)" "$ip" "$ps" || true
-  else failed port berth "inspect shows no address for the sink container"; fi
-  http_rate berth "http GET 1 KiB, published 127.0.0.1 port" 127.0.0.1 "$ph" || true
-  ip=$(b inspect -f '{{.NetworkSettings.IPAddress}}' "$httpd_id")
-  [ -n "$ip" ] && { http_rate berth "http GET 1 KiB, container address (bridge)" "$ip" 80 || true; }
+  sink_ip=$(b inspect -f '{{.NetworkSettings.IPAddress}}' "$sink_id")
+  httpd_ip=$(b inspect -f '{{.NetworkSettings.IPAddress}}' "$httpd_id")
+  [ -n "$sink_ip" ] && [ -n "$httpd_ip" ] || { failed port berth "inspect shows no container address"; return 1; }
+  sink_mbps "host|tcp stream, host loopback (baseline)|127.0.0.1|$hs" \
+            "berth|tcp stream, published 127.0.0.1 port|127.0.0.1|$ps" \
+            "berth|tcp stream, container address (bridge)|$sink_ip|$ps" || true
+  http_rate "host|http GET 1 KiB, host loopback (baseline)|127.0.0.1|$hh" \
+            "berth|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" \
+            "berth|http GET 1 KiB, container address (bridge)|$httpd_ip|80" || true
   b rm -f "$sink_id" "$httpd_id" >/dev/null
 
   if peer_enabled docker; then
     if docker_image; then
       local d1 d2
       d1=$(docker run -d -p "127.0.0.1:$ps:$ps" -v "$TCPB:/tcpb:ro" "$PEER_IMAGE" /tcpb sink "$ps") &&
-        on_exit "docker rm -f $d1" && sink_mbps docker "tcp stream, published 127.0.0.1 port" 127.0.0.1 "$ps" || true
+        on_exit "docker rm -f $d1" && sink_mbps "docker|tcp stream, published 127.0.0.1 port|127.0.0.1|$ps" || true
       d2=$(docker run -d -p "127.0.0.1:$ph:80" -v "$www:/www:ro" "$PEER_IMAGE" httpd -f -p 80 -h /www) &&
-        on_exit "docker rm -f $d2" && http_rate docker "http GET 1 KiB, published 127.0.0.1 port" 127.0.0.1 "$ph" || true
+        on_exit "docker rm -f $d2" && http_rate "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" || true
       docker rm -f "${d1:-}" "${d2:-}" >/dev/null 2>&1 || true
     else failed port docker "docker import failed"; fi
   else skipped port docker "${PEER[docker]:-not asked for}"; fi
@@ -76,7 +103,7 @@ fig_port() {
     if podman_image; then
       local q1
       q1=$(P run -d -p "127.0.0.1:$ps:$ps" -v "$TCPB:/tcpb:ro" "$PEER_IMAGE" /tcpb sink "$ps") &&
-        sink_mbps podman "tcp stream, published 127.0.0.1 port" 127.0.0.1 "$ps" || true
+        sink_mbps "podman|tcp stream, published 127.0.0.1 port|127.0.0.1|$ps" || true
       P rm -f -t 0 "${q1:-}" >/dev/null 2>&1 || true
     else failed port podman "podman import failed"; fi
   else skipped port podman "${PEER[podman]:-not asked for}"; fi
