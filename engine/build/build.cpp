@@ -1,10 +1,13 @@
 #include "build/build.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <set>
 
@@ -67,6 +70,39 @@ bool looks_like_tar(const std::filesystem::path& p) {
         return got == sizeof buf && std::string_view(buf + 257, 5) == "ustar";
     } catch (const std::exception&) {
         return false;
+    }
+}
+
+// Whether rel exists in the image made of these layers (top-most first): the first layer that
+// has it decides (an overlay whiteout, a 0:0 character device, means deleted).
+bool in_layers(const std::vector<std::filesystem::path>& layers, const std::string& rel) {
+    for (auto& l : layers) {
+        struct stat st;
+        if (::lstat((l / rel).c_str(), &st) == 0) return !(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+    }
+    return false;
+}
+
+// The runtime creates mount targets the image lacks (/etc/hostname, /etc/resolv.conf, /proc, ...)
+// in the container's rootfs, so they land in the upper dir; as BuildKit does, they are removed
+// from a RUN's changes when they are still empty and the image did not have them. An /etc that
+// only held such stubs (a copy-up or a stub parent) goes too.
+void remove_stubs(const std::filesystem::path& upper, const std::vector<std::filesystem::path>& layers) {
+    auto fd = sys::open_path(upper, O_RDONLY | O_DIRECTORY);
+    for (const char* rel : {"etc/hostname", "etc/hosts", "etc/resolv.conf", "proc", "sys", "dev", "etc"}) {
+        struct stat st;
+        if (::fstatat(fd.get(), rel, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+        bool empty_file = S_ISREG(st.st_mode) && st.st_size == 0;
+        bool empty_dir = S_ISDIR(st.st_mode) && sys::list_dir(upper / rel).empty();
+        if (!empty_file && !empty_dir) continue;
+        if (std::string_view(rel) == "etc") {
+            char v[2] = {};
+            // An opaque /etc (replaced as a whole) is a real change.
+            if (::getxattr((upper / rel).c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y') continue;
+        } else if (in_layers(layers, rel)) {
+            continue;
+        }
+        if (::unlinkat(fd.get(), rel, empty_dir ? AT_REMOVEDIR : 0) < 0) sys::throw_errno("unlinkat", (upper / rel).string());
     }
 }
 
@@ -364,7 +400,15 @@ BuildResult Builder::run() {
         if (!v || *v < 0) throw_error(Errc::invalid, "invalid SOURCE_DATE_EPOCH \"" + *sde + "\": a number of seconds is expected");
         epoch_ = *v;
     }
-    created_ = sys::format_rfc3339_nano(epoch_ * 1000000000LL);
+    {
+        // Whole seconds, as BuildKit writes them ("2023-11-14T22:13:20Z").
+        std::time_t t = static_cast<std::time_t>(epoch_);
+        std::tm tm{};
+        ::gmtime_r(&t, &tm);
+        char b[40];
+        std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        created_ = b;
+    }
 
     resolve_meta();
     int target = static_cast<int>(stages_.stages.size()) - 1;
@@ -779,7 +823,10 @@ void Builder::do_copy(State& st, const Instruction& ins, bool add) {
         content += "context:" + hash_items(cfd.get(), hashed) + "\n";
     }
 
-    int n = begin(step_title(st, text));
+    std::string shown = name;
+    for (auto& f : ins.flags) shown += " --" + f.name + (f.has_value ? "=" + f.value : "");
+    shown += " " + ins.args;
+    int n = begin(step_title(st, shown));
     auto t0 = sys::monotonic_ns();
     auto key = cache_key(st.image_id, text, arg_env(st), content);
     if (try_cache(st, key, n)) return;
@@ -880,7 +927,9 @@ void Builder::do_run(State& st, const Instruction& ins) {
         }
         throw_error(Errc::failed, msg);
     }
-    commit_upper(st, eng_.records().dir(c.id) / "upper", created_by);
+    auto upper = eng_.records().dir(c.id) / "upper";
+    remove_stubs(upper, layer_dirs(st));
+    commit_upper(st, upper, created_by);
     cache_.put(key, st.image_id);
     say("#" + std::to_string(n) + " DONE " + fmt_secs(sys::monotonic_ns() - t0));
 }
