@@ -873,8 +873,32 @@ void Builder::do_run(State& st, const Instruction& ins) {
     if (try_cache(st, key, n)) return;
     ++res_.steps;
 
+    // RUN sees no volumes (as BuildKit: VOLUME only declares them for containers of the
+    // result), so a container is made from a twin of the image without them, removed after.
+    std::string run_image = st.image_id;
+    struct DropImage {
+        images::Store& s;
+        std::string id;
+        ~DropImage() {
+            if (id.empty()) return;
+            try {
+                images::RemoveOptions ro;
+                ro.force = true;
+                ro.prune_parents = false;
+                s.remove(id, ro);
+            } catch (...) {
+            }
+        }
+    } drop_guard{store_, ""};
+    if (!st.config.volumes.empty()) {
+        State twin = st;
+        twin.config.volumes.clear();
+        write_image(twin, nullptr, "berth build: the image a RUN step runs in (no volumes)");
+        run_image = drop_guard.id = twin.image_id;
+    }
+
     container::CreateRequest req;
-    req.image = st.image_id;
+    req.image = run_image;
     req.cmd = cmd;
     req.entrypoint = std::vector<std::string>{};
     for (auto& [k, v] : args) req.env.push_back(k + "=" + v);

@@ -149,6 +149,12 @@ id=$(printf 'FROM busybox\nENV A=1\nLABEL x=y\nCMD ["echo", "$A"]\nUSER 1000\nEX
 assert_eq "$(b image inspect -f '{{len .RootFS.Layers}}' "$id")" "$n_base" "metadata steps add no layer"
 assert_eq "$(b image inspect -f '{{.Config.User}} {{json .Config.ExposedPorts}}' "$id")" '1000 {"53/udp":{},"80/tcp":{}}' "metadata applied"
 
+# A RUN after VOLUME runs (without the volume), and the twin image it ran in is gone.
+n_imgs=$(b images -aq | wc -l)
+id=$(printf 'FROM busybox\nVOLUME /data\nRUN echo y > /g\n' | b build -q --network none -)
+assert_eq "$(b image inspect -f '{{json .Config.Volumes}}' "$id")" '{"/data":{}}' "VOLUME kept in the result"
+assert_eq "$(b images -aq | wc -l)" "$((n_imgs + 2))" "VOLUME and RUN steps' images only"
+
 # 8. builder prune forgets the cache: the next build runs its steps again.
 b builder prune -f >/dev/null
 out=$(b build --network none --build-arg GREETING=hello "$ctx" 2>"$WORK/log6")
