@@ -79,6 +79,8 @@ void add_build_command(CLI::App* parent, Context& ctx) {
             if (!o->file.empty()) bo.dockerfile = o->file == "-" ? "" : o->file;
             if (o->file == "-") bo.dockerfile_inline = sys::read_fd(STDIN_FILENO);
         }
+        if (o->pull)
+            std::cerr << "WARNING: --pull: berth build uses the base images in the local store (pull or load them first)\n";
         bool quiet = o->quiet || o->progress == "quiet";
         if (!quiet) bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
         container::Engine engine(ctx.paths());

@@ -372,6 +372,10 @@ BuildResult Builder::run() {
         text = *opts_.dockerfile_inline;
     } else {
         dfpath = opts_.dockerfile.empty() ? opts_.context / "Dockerfile" : opts_.dockerfile;
+        // A relative -f is taken from the current directory (docker's CLI), else from the context
+        // (compose's `dockerfile:`).
+        if (!opts_.dockerfile.empty() && dfpath.is_relative() && !sys::exists(dfpath) && sys::exists(opts_.context / dfpath))
+            dfpath = opts_.context / dfpath;
         auto t = sys::read_file_if_exists(dfpath);
         if (!t) throw_error(Errc::invalid, "failed to read dockerfile: open " + dfpath.string() + ": no such file or directory");
         text = *t;

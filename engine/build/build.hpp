@@ -35,7 +35,7 @@ namespace berth::build {
 
 struct BuildOptions {
     std::filesystem::path context;                  // the context directory
-    std::filesystem::path dockerfile;               // "" = <context>/Dockerfile
+    std::filesystem::path dockerfile;               // "" = <context>/Dockerfile; relative: to the cwd, else the context
     std::optional<std::string> dockerfile_inline;   // compose's dockerfile_inline; wins over dockerfile
     std::map<std::string, std::string> args;        // --build-arg K=V
     std::string target;                             // --target stage ("" = the last)
