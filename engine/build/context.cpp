@@ -10,6 +10,7 @@
 #include "sys/error.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
+#include "sys/in_root.hpp"
 #include "sys/sha256.hpp"
 #include "sys/strings.hpp"
 
@@ -210,7 +211,7 @@ Expansion expand_source(const std::vector<Entry>& listing, std::string_view sour
             if (!ok) continue;
             ++matched;
             if (e.type == Entry::dir) ex.multiple = true, add_contents(e.path);
-            else ex.items.push_back({e.path, ep.back(), e.type});
+            else ex.items.push_back({e.path, ep.back(), e.type, true});
         }
         if (matched > 1) ex.multiple = true;
         return ex;
@@ -224,7 +225,7 @@ Expansion expand_source(const std::vector<Entry>& listing, std::string_view sour
             if (ex.items.empty()) ex.items.push_back({e.path, "", Entry::dir});
         } else {
             auto slash = e.path.rfind('/');
-            ex.items.push_back({e.path, slash == std::string::npos ? e.path : e.path.substr(slash + 1), e.type});
+            ex.items.push_back({e.path, slash == std::string::npos ? e.path : e.path.substr(slash + 1), e.type, true});
         }
         break;
     }
@@ -237,6 +238,14 @@ std::string hash_items(int rootfd, const std::vector<CopyItem>& items) {
     for (auto& it : items) {
         struct stat st;
         if (::fstatat(rootfd, it.src.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) sys::throw_errno("fstatat", it.src);
+        sys::unique_fd f;
+        if (S_ISLNK(st.st_mode) && it.follow) {
+            // Copied as what it points to (in the root): hash that file's content too.
+            f = sys::open_in_root_if_exists(rootfd, it.src, O_RDONLY | O_NONBLOCK);
+            struct stat t;
+            if (f && ::fstat(f.get(), &t) == 0 && S_ISREG(t.st_mode)) st = t;
+            else f.reset();
+        }
         std::string head = it.src;
         head += '\0';
         head += it.dst;
@@ -245,7 +254,7 @@ std::string hash_items(int rootfd, const std::vector<CopyItem>& items) {
         head += '\0';
         h.update(head);
         if (S_ISREG(st.st_mode)) {
-            sys::unique_fd f(::openat(rootfd, it.src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            if (!f) f = sys::unique_fd(::openat(rootfd, it.src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!f) sys::throw_errno("openat", it.src);
             for (;;) {
                 ssize_t n = sys::retry_eintr([&] { return ::read(f.get(), buf.data(), buf.size()); });

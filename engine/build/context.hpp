@@ -55,6 +55,7 @@ struct CopyItem {
     std::string src;  // relative to the source root
     std::string dst;  // relative to the destination ("" = the destination itself)
     Entry::Type type = Entry::file;
+    bool follow = false;  // named by the source itself: a symlink is copied as what it points to
 };
 struct Expansion {
     std::vector<CopyItem> items;

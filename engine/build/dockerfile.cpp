@@ -104,12 +104,17 @@ struct Parser {
         std::vector<Marker> out;
         for (size_t p = s.find("<<"); p != std::string_view::npos; p = s.find("<<", p + 2)) {
             if (p > 0 && s[p - 1] == '<') continue;
+            // A heredoc starts a word (or follows an fd number that does): "$((1<<2))" is none.
+            size_t w = p;
+            while (w > 0 && std::isdigit(static_cast<unsigned char>(s[w - 1]))) --w;
+            if (w > 0 && s[w - 1] != ' ' && s[w - 1] != '\t') continue;
             size_t j = p + 2;
             Marker m;
             if (j < s.size() && s[j] == '-') m.strip_tabs = true, ++j;
             char q = 0;
             if (j < s.size() && (s[j] == '"' || s[j] == '\'')) q = s[j++], m.quoted = true;
             size_t start = j;
+            if (j < s.size() && !std::isalpha(static_cast<unsigned char>(s[j])) && s[j] != '_') continue;
             while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_' || s[j] == '-' || s[j] == '.')) ++j;
             if (j == start) continue;
             if (q && (j >= s.size() || s[j] != q)) continue;

@@ -125,13 +125,22 @@ struct Copier {
         auto pfd = sys::mkdir_all_in_root(rootfd, parent.empty() ? "/" : parent);
         struct stat st;
         if (::fstatat(srcfd, it.src.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) sys::throw_errno("stat", it.src);
+        sys::unique_fd followed;
+        if (S_ISLNK(st.st_mode) && it.follow) {
+            // A source named directly is copied as the file it points to, resolved inside the
+            // source root (an absolute or "../" link cannot reach outside it).
+            followed = sys::open_in_root_if_exists(srcfd, it.src, O_RDONLY | O_NONBLOCK);
+            struct stat t;
+            if (!followed || ::fstat(followed.get(), &t) < 0 || !S_ISREG(t.st_mode)) followed.reset();
+            else st = t;
+        }
         if (S_ISDIR(st.st_mode)) {
             clear_at(pfd.get(), name, true, target);
             if (!is_dir_at(pfd.get(), name) && ::mkdirat(pfd.get(), name.c_str(), 0755) < 0) sys::throw_errno("mkdirat", target);
             set_meta(pfd.get(), name, st, false, target);
         } else if (S_ISREG(st.st_mode)) {
             clear_at(pfd.get(), name, false, target);
-            sys::unique_fd in(::openat(srcfd, it.src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            sys::unique_fd in = followed ? std::move(followed) : sys::unique_fd(::openat(srcfd, it.src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!in) sys::throw_errno("openat", it.src);
             sys::unique_fd out(::openat(pfd.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!out) sys::throw_errno("openat", target);

@@ -155,6 +155,21 @@ id=$(printf 'FROM busybox\nVOLUME /data\nRUN echo y > /g\n' | b build -q --netwo
 assert_eq "$(b image inspect -f '{{json .Config.Volumes}}' "$id")" '{"/data":{}}' "VOLUME kept in the result"
 assert_eq "$(b images -aq | wc -l)" "$((n_imgs + 2))" "VOLUME and RUN steps' images only"
 
+# A symlink named as a COPY source is copied as its target (resolved inside the context);
+# symlinks inside a copied directory stay links. ADD extracts a local tarball.
+mkdir -p "$WORK/ln/d"
+echo target > "$WORK/ln/real"
+ln -s real "$WORK/ln/link"
+ln -s ../real "$WORK/ln/d/inner"
+tar -C "$WORK/ln" -czf "$WORK/ln/arch.tgz" d real
+printf 'FROM busybox\nCOPY link /l\nCOPY d /d/\nADD arch.tgz /x/\n' > "$WORK/ln/Dockerfile"
+id=$(b build -q "$WORK/ln")
+assert_eq "$(b run --rm --network none "$id" sh -c 'test -L /l || cat /l; readlink /d/inner; cat /x/real; readlink /x/d/inner')" \
+  "target
+../real
+target
+../real" "COPY of symlinks, ADD of a tarball"
+
 # 8. builder prune forgets the cache: the next build runs its steps again.
 b builder prune -f >/dev/null
 out=$(b build --network none --build-arg GREETING=hello "$ctx" 2>"$WORK/log6")

@@ -97,6 +97,17 @@ TEST_CASE("heredocs") {
     CHECK_FALSE(copy.heredocs[0].expand);
     CHECK(df.instructions[3].line == 9);
     CHECK(error_of("FROM x\nRUN <<EOF\necho\n").find("Dockerfile:2: unterminated heredoc") != std::string::npos);
+    // Not heredocs: a shift inside a word, a number after <<.
+    auto df2 = parse_dockerfile("FROM x\nRUN echo $((1<<2))\nRUN cat <<2\nCMD y\n");
+    REQUIRE(df2.instructions.size() == 4);
+    CHECK(df2.instructions[1].heredocs.empty());
+    CHECK(df2.instructions[2].heredocs.empty());
+    // Two heredocs in one instruction, and one after an fd number.
+    auto df3 = parse_dockerfile("FROM x\nCOPY <<A <<B /d/\na\nA\nb\nB\nRUN cat 0<<X\nx\nX\n");
+    REQUIRE(df3.instructions.size() == 3);
+    REQUIRE(df3.instructions[1].heredocs.size() == 2);
+    CHECK(df3.instructions[1].heredocs[1].content == "b\n");
+    CHECK(df3.instructions[2].heredocs.size() == 1);
 }
 
 TEST_CASE("errors name the line, all at once") {
