@@ -112,6 +112,7 @@ void add_builder_commands(CLI::App& app, Context& ctx) {
         auto before = sys::disk_usage(ctx.paths().images());
         auto r = build::prune_cache(engine);
         auto after = sys::disk_usage(ctx.paths().images());
+        for (auto& c : r.containers) std::cout << "Deleted build container: " << c << "\n";
         if (!r.deleted.empty()) {
             std::cout << "Deleted build cache objects:\n";
             for (auto& d : r.deleted) std::cout << d << "\n";

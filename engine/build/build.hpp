@@ -78,12 +78,14 @@ std::string cache_key(const std::string& parent, const std::string& text, const 
 
 struct PruneReport {
     int entries = 0;
-    std::vector<std::string> deleted;  // image IDs and layers deleted
+    std::vector<std::string> deleted;     // image IDs and layers deleted
+    std::vector<std::string> containers;  // RUN containers left by interrupted builds, removed
     std::uint64_t reclaimed = 0;
 };
 
-// builder prune: forgets every cache entry and deletes the images only the cache kept (untagged,
-// no children, no container using them) and their untagged parents.
+// builder prune: removes RUN containers that interrupted builds left (labelled berth.build, not
+// running), forgets every cache entry and deletes the images only the cache kept (untagged, no
+// children, no container using them) and their untagged parents.
 PruneReport prune_cache(container::Engine& engine);
 
 }  // namespace berth::build

@@ -68,6 +68,17 @@ PruneReport prune_cache(container::Engine& engine) {
     auto entries = cache.entries();
     rep.entries = static_cast<int>(sys::list_dir(cache.dir()).size());
     cache.clear();
+    // Containers of RUN steps whose build was interrupted (berth killed while a step ran): the
+    // build removes its containers itself otherwise. Running ones may belong to a build now.
+    for (auto& c : engine.records().list()) {
+        auto l = c.config.labels.find("berth.build");
+        if (l == c.config.labels.end() || engine.state(c).status == "running") continue;
+        try {
+            engine.remove(c.id, true, true);
+            rep.containers.push_back(c.id);
+        } catch (const Error&) {
+        }
+    }
     images::RemoveOptions ro;
     ro.prune_parents = true;
     for (auto& c : engine.records().list()) ro.in_use.emplace(c.image_id, c.id);

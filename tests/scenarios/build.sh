@@ -170,8 +170,21 @@ assert_eq "$(b run --rm --network none "$id" sh -c 'test -L /l || cat /l; readli
 target
 ../real" "COPY of symlinks, ADD of a tarball"
 
-# 8. builder prune forgets the cache: the next build runs its steps again.
-b builder prune -f >/dev/null
+# 8. builder prune removes what an interrupted build left (its RUN container) and forgets the
+# cache: the next build runs its steps again.
+mkdir -p "$WORK/slow"
+printf 'FROM busybox\nRUN sleep 2\n' > "$WORK/slow/Dockerfile"
+"$BERTH" --root "$ROOT" --run-dir "$RUN" build --no-cache --network none "$WORK/slow" >/dev/null 2>&1 &
+bpid=$!
+on_exit "kill $bpid"
+eventually 20 sh -c "[ -n \"\$(\"$BERTH\" --root \"$ROOT\" --run-dir \"$RUN\" ps -q)\" ]"
+kill -KILL $bpid
+wait $bpid 2>/dev/null || true
+eventually 20 sh -c "[ -z \"\$(\"$BERTH\" --root \"$ROOT\" --run-dir \"$RUN\" ps -q)\" ]"
+assert_eq "$(b ps -aq | wc -l)" "1" "an interrupted build leaves its RUN container"
+out=$(b builder prune -f)
+assert_contains "$out" "Deleted build container" "builder prune removes it"
+assert_eq "$(b ps -aq | wc -l)" "0" "no container left after builder prune"
 out=$(b build --network none --build-arg GREETING=hello "$ctx" 2>"$WORK/log6")
 assert_contains "$(cat "$WORK/log6")" "RAN-STEP-MARKER" "after builder prune the steps run again"
 assert_eq "$(echo "$out" | tail -n1)" "$id3" "and give the same image"
