@@ -253,8 +253,8 @@ private:
         return out;
     }
 
-    std::string step_title(const State& st, const std::string& text) {
-        std::string pos = std::to_string(++const_cast<State&>(st).fs_index) + "/" + std::to_string(st.fs_total);
+    std::string step_title(State& st, const std::string& text) {
+        std::string pos = std::to_string(++st.fs_index) + "/" + std::to_string(st.fs_total);
         return "[" + (st.label.empty() ? "" : st.label + " ") + pos + "] " + one_line(text);
     }
 

@@ -58,7 +58,7 @@ std::vector<std::pair<std::string, std::string>> Cache::entries() const {
 
 void Cache::clear() const {
     for (auto& k : sys::list_dir(dir_))
-        if (valid_key(k) || k.rfind(".tmp", 0) == 0 || k.find(".tmp") != std::string::npos) ::unlink((dir_ / k).c_str());
+        ::unlink((dir_ / k).c_str());  // entries and any temp file a killed writer left
 }
 
 PruneReport prune_cache(container::Engine& engine) {
