@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <set>
 
 #include "container/engine.hpp"
 #include "container/etc_files.hpp"
@@ -110,16 +111,24 @@ void Engine::release_run(const Container& c) {
         networks().unpublish(c.id);
     } catch (...) {
     }
-    if (net) {
-        for (auto& [name, ep] : net->networks) {
-            try {
-                networks().detach(name, c.id);
-            } catch (...) {
-            }
-        }
-        // The name stops answering now rather than at the server's next look at the store.
-        if (!net->networks.empty() && network::dns_server_running(paths())) network::notify_dns_server(paths());
+    // Every endpoint the store holds for the container, not only those network.json names: a
+    // start that failed after attaching but before writing network.json has some too.
+    std::set<std::string> attached;
+    if (net)
+        for (auto& [name, ep] : net->networks) attached.insert(name);
+    try {
+        for (auto& n : networks().list())
+            if (n.endpoints.count(c.id)) attached.insert(n.name);
+    } catch (...) {
     }
+    for (auto& name : attached) {
+        try {
+            networks().detach(name, c.id);
+        } catch (...) {
+        }
+    }
+    // The name stops answering now rather than at the server's next look at the store.
+    if (!attached.empty() && network::dns_server_running(paths())) network::notify_dns_server(paths());
     for (auto& m : c.host_config.mounts) {
         if (m.type != "volume" || m.source.empty()) continue;
         try {

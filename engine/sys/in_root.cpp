@@ -67,7 +67,7 @@ ParentAndName split_parent(std::string_view path) {
 
 namespace {
 
-unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, int depth);
+unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, bool through_links, int depth);
 
 // comp (in the directory cur, reached as `done` in root) is a symlink to something missing:
 // create what it points at, resolved in root as the kernel will (runc's securejoin does the
@@ -81,10 +81,10 @@ void mkdir_through_link(int rootfd, int cur, const std::string& comp, const std:
         auto slash = done.rfind('/');
         target = done.substr(0, slash == std::string::npos ? 0 : slash) + "/" + target;
     }
-    mkdir_all_in_root_depth(rootfd, target, mode, depth + 1);
+    mkdir_all_in_root_depth(rootfd, target, mode, true, depth + 1);
 }
 
-unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, int depth) {
+unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, bool through_links, int depth) {
     if (depth > 40) {
         errno = ELOOP;
         throw_errno("mkdir", std::string(path));
@@ -109,7 +109,7 @@ unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode
             if (::mkdirat(cur.get(), comp.c_str(), mode) < 0) {
                 if (errno != EEXIST) throw_errno("mkdirat", done);
                 struct stat st;
-                if (::fstatat(cur.get(), comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                if (through_links && ::fstatat(cur.get(), comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
                     mkdir_through_link(rootfd, cur.get(), comp, done, mode, depth);
             }
             fd = openat2_raw(rootfd, rel(done).c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
@@ -122,16 +122,16 @@ unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode
 
 }  // namespace
 
-unique_fd mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode) {
-    return mkdir_all_in_root_depth(rootfd, path, mode, 0);
+unique_fd mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode, bool through_links) {
+    return mkdir_all_in_root_depth(rootfd, path, mode, through_links, 0);
 }
 
 unique_fd ensure_in_root(int rootfd, std::string_view path, bool is_file, mode_t mode) {
-    if (!is_file) return mkdir_all_in_root(rootfd, path, mode);
+    if (!is_file) return mkdir_all_in_root(rootfd, path, mode, true);
     auto existing = open_in_root_if_exists(rootfd, path, O_PATH);
     if (existing) return existing;
     auto pn = split_parent(path);
-    auto parent = mkdir_all_in_root(rootfd, pn.parent, 0755);
+    auto parent = mkdir_all_in_root(rootfd, pn.parent, 0755, true);
     int fd = ::openat(parent.get(), pn.name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 && errno != EEXIST && errno != ELOOP) throw_errno("create", std::string(path));
     if (fd >= 0) ::close(fd);

@@ -20,7 +20,10 @@ unique_fd open_in_root_if_exists(int rootfd, std::string_view path, int flags);
 
 // mkdir -p inside root; every component is resolved in root. Returns an O_PATH|O_DIRECTORY fd
 // of the final directory. A component that exists and is not a directory is ENOTDIR.
-unique_fd mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode = 0755);
+// through_links: a component that is a symlink to something missing gets its target created,
+// resolved in root (runc's securejoin.MkdirAll, for mount targets); otherwise that is ENOENT
+// (layer unpacking refuses entries below dangling links).
+unique_fd mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode = 0755, bool through_links = false);
 
 // The path as an O_PATH fd, creating it (parents as directories, the last component as an
 // empty regular file when is_file, else a directory) if missing. For mount targets.

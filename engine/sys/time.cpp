@@ -27,9 +27,13 @@ std::string format_rfc3339_nano(std::int64_t ns) {
     struct tm tm;
     ::gmtime_r(&secs, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ld", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    return buf;
+    // Go's RFC3339Nano drops trailing zeros of the fraction, and the fraction when it is zero.
+    std::string out = buf;
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+    return out + "Z";
 }
 
 std::optional<std::int64_t> parse_rfc3339(std::string_view s) {

@@ -21,15 +21,19 @@ TEST_CASE("mkdir_all_in_root creates a dangling symlink's target inside the root
     sys::unique_fd rootfd(::open(root.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     REQUIRE(rootfd);
 
-    auto a = sys::mkdir_all_in_root(rootfd.get(), "/abs/sub");
+    auto a = sys::mkdir_all_in_root(rootfd.get(), "/abs/sub", 0755, true);
     CHECK(a);
     CHECK(sys::exists(root.path() / outside.relative_path() / "sub"));
     CHECK_FALSE(sys::exists(outside));
 
-    auto r = sys::mkdir_all_in_root(rootfd.get(), "/rel");
+    auto r = sys::mkdir_all_in_root(rootfd.get(), "/rel", 0755, true);
     CHECK(r);
     CHECK(sys::exists(root.path() / "escape-rel"));
     CHECK_FALSE(sys::exists(root.path().parent_path() / "escape-rel"));
+
+    REQUIRE(::symlink("/elsewhere", (root.path() / "strict").c_str()) == 0);
+    CHECK_THROWS(sys::mkdir_all_in_root(rootfd.get(), "/strict/x"));  // without through_links
+    CHECK_FALSE(sys::exists(root.path() / "elsewhere"));
 }
 
 TEST_CASE("mkdir_all_in_root refuses a symlink loop") {
@@ -37,5 +41,5 @@ TEST_CASE("mkdir_all_in_root refuses a symlink loop") {
     REQUIRE(::symlink("/b", (root.path() / "a").c_str()) == 0);
     REQUIRE(::symlink("/a", (root.path() / "b").c_str()) == 0);
     sys::unique_fd rootfd(::open(root.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    CHECK_THROWS(sys::mkdir_all_in_root(rootfd.get(), "/a"));
+    CHECK_THROWS(sys::mkdir_all_in_root(rootfd.get(), "/a", 0755, true));
 }

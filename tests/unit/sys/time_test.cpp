@@ -9,6 +9,9 @@ TEST_CASE("RFC 3339 round trip") {
     auto s = sys::format_rfc3339_nano(t);
     CHECK(s == "2026-11-22T05:50:00.123456789Z");
     CHECK(sys::parse_rfc3339(s) == t);
+    CHECK(sys::format_rfc3339_nano(1795326600120000000LL) == "2026-11-22T05:50:00.12Z");
+    CHECK(sys::format_rfc3339_nano(1795326600000000000LL) == "2026-11-22T05:50:00Z");
+    CHECK(sys::parse_rfc3339("2026-11-22T05:50:00.12Z") == 1795326600120000000LL);
     CHECK(sys::parse_rfc3339("2026-11-22T07:50:00+02:00") == 1795326600000000000LL);
     CHECK_FALSE(sys::parse_rfc3339("yesterday"));
 }
