@@ -5,6 +5,7 @@
 #include <atomic>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cli/compose_ops.hpp"
@@ -183,18 +184,22 @@ void run_up(Context& ctx, UpFlags& f) {
     style.prefix = !f.no_log_prefix;
     style.timestamps = f.timestamps;
     style.color = !f.no_color && use_color();
+    // One-shot services others wait for (service_completed_successfully) end by design: their
+    // successful exit does not abort the stack.
+    std::set<std::string> one_shots;
+    for (auto& [_, svc] : project.services)
+        for (auto& [d, dep] : svc.depends_on)
+            if (dep.condition == "service_completed_successfully") one_shots.insert(d);
     bool first_exit = true;
     stream_logs(ctx.paths(), project.name, cs, lo, style, [&](const ProjectContainer& pc) {
         container::Engine e2(ctx.paths());
         auto st = e2.records().state(pc.c.id);
         std::cout << short_name(project.name, pc.c.name) << " exited with code " << st.exit_code << "\n" << std::flush;
-        if (!f.exit_code_from.empty()) {
-            if (pc.service == f.exit_code_from) exit_code = st.exit_code;
-        } else if (f.abort_on_exit && first_exit) {
-            exit_code = st.exit_code;
-        }
+        if (!f.exit_code_from.empty() && pc.service == f.exit_code_from) exit_code = st.exit_code;
+        if (stopping || (one_shots.count(pc.service) && st.exit_code == 0)) return;
+        if (f.exit_code_from.empty() && f.abort_on_exit && first_exit) exit_code = st.exit_code;
         first_exit = false;
-        if (f.abort_on_exit && !stopping) {
+        if (f.abort_on_exit) {
             std::cout << "Aborting on container exit...\n" << std::flush;
             stop_stack();
         }

@@ -406,7 +406,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
                 if (it == waits.end()) {
                     Op op;
                     op.kind = OpKind::wait_service;
-                    op.service = d;
+                    op.service = s;  // a failure is the dependent's: it cannot start
                     op.target = d;
                     op.condition = dep.condition;
                     op.required = dep.required;

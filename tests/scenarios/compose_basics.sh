@@ -141,6 +141,54 @@ assert_contains "$out" "Found orphan containers ([$proj-broken-1])" "orphan warn
 c up -d --remove-orphans >/dev/null 2>&1
 expect_fail b inspect "$proj-broken-1"
 
+# --- dependency conditions, attached up, run ---------------------------------------------------
+mkdir -p "$WORK/gate"
+cat >"$WORK/gate/compose.yaml" <<EOF
+name: ${proj}g
+services:
+  init:
+    image: busybox
+    network_mode: none
+    command: ["sh", "-c", "echo init done"]
+  app:
+    image: busybox
+    network_mode: none
+    command: ["sh", "-c", "echo app ran; exit 3"]
+    depends_on:
+      init: {condition: service_completed_successfully}
+  sick:
+    image: busybox
+    network_mode: none
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+    healthcheck: {test: ["CMD", "false"], interval: 200ms, retries: 1}
+  needs_sick:
+    image: busybox
+    network_mode: none
+    command: ["true"]
+    depends_on:
+      sick: {condition: service_healthy}
+EOF
+g() { (cd "$WORK/gate" && b compose "$@"); }
+on_exit "cd '$WORK/gate' && '$BERTH' --root '$ROOT' --run-dir '$RUN' compose down -t 1"
+set +e
+out=$(cd "$WORK/gate" && timeout 60 "$BERTH" --root "$ROOT" --run-dir "$RUN" compose up --exit-code-from app app 2>/dev/null)
+rc=$?
+set -e
+assert_eq "$rc" 3 "up --exit-code-from returns the service's exit code"
+assert_contains "$out" "init-1  | init done" "attached up prefixes each container's output"
+assert_contains "$out" "app-1   | app ran" "app ran after init completed"
+expect_fail g up -d needs_sick
+assert_contains "$ERR" "service \"needs_sick\": dependency failed to start: container ${proj}g-sick-1 is unhealthy" "an unhealthy dependency is named"
+assert_eq "$(b inspect -f '{{.State.Status}}' "${proj}g-needs_sick-1")" "created" "its dependent was not started"
+set +e
+g run --rm -T app sh -c 'exit 5' >/dev/null 2>&1
+rc=$?
+set -e
+assert_eq "$rc" 5 "compose run returns the command's exit code"
+assert_eq "$(b ps -a --format '{{.Names}}' | grep -c -- '-app-run-' || true)" 0 "run --rm leaves no container"
+g down -t 1 >/dev/null 2>&1
+assert_eq "$(b ps -a --format '{{.Names}}' | grep -c "^${proj}g-" || true)" 0 "down of the second project"
+
 # --- named volumes, once the engine mounts them -------------------------------------------------
 volumes_wired=false
 b run --rm --name "probe-$$" --network none -v "probe-$$:/x" busybox true >/dev/null 2>&1 && volumes_wired=true
