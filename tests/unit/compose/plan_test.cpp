@@ -297,3 +297,93 @@ TEST_CASE("plan: down removes dependents first, then networks; -v the volumes") 
     CHECK(t.ops.size() == 4);
     CHECK(t.ops.back().kind == OpKind::remove_network);
 }
+
+TEST_CASE("plan: a service's attributes become the engine's create request") {
+    auto p = load(R"(
+services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "echo hi"]
+    entrypoint: ["/bin/env"]
+    environment: {B: "2", A: "1"}
+    user: "1000:1000"
+    working_dir: /work
+    hostname: apphost
+    labels: {team: web}
+    expose: ["9000"]
+    ports: ["127.0.0.1:8081:80/udp"]
+    stop_signal: SIGINT
+    stop_grace_period: 3s
+    restart: on-failure:2
+    cap_add: [NET_ADMIN]
+    dns: [1.1.1.1]
+    extra_hosts: ["db.local:10.0.0.5"]
+    read_only: true
+    init: true
+    tmpfs: [/run]
+    mem_limit: 64m
+    cpus: 0.5
+    pids_limit: 100
+    ulimits: {nofile: 1024}
+    volumes:
+      - /srv/data:/data:ro
+      - type: tmpfs
+        target: /cache
+        tmpfs: {size: 1048576}
+    volumes_from: ["other:ro"]
+    networks:
+      back: {priority: 1}
+      front:
+        aliases: [api]
+        priority: 10
+  other:
+    image: busybox
+networks:
+  front: {}
+  back: {}
+)");
+    std::vector<std::string> problems;
+    auto r = container_request(p, p.services.at("app"), 2, {}, "", problems);
+    CHECK(problems.empty());
+    CHECK(r.name == "demo-app-2");
+    CHECK(*r.cmd == std::vector<std::string>{"sh", "-c", "echo hi"});
+    CHECK(*r.entrypoint == std::vector<std::string>{"/bin/env"});
+    CHECK(r.env == std::vector<std::string>{"A=1", "B=2"});
+    CHECK(*r.user == "1000:1000");
+    CHECK(*r.working_dir == "/work");
+    CHECK(r.hostname == "apphost");
+    CHECK(r.labels.at("team") == "web");
+    CHECK(r.labels.at(labels::container_number) == "2");
+    CHECK(r.labels.count(labels::image) == 0);
+    CHECK(r.expose == std::vector<std::string>{"9000"});
+    REQUIRE(r.host.port_bindings.count("80/udp"));
+    CHECK(r.host.port_bindings.at("80/udp")[0].host_ip == "127.0.0.1");
+    CHECK(r.host.port_bindings.at("80/udp")[0].host_port == "8081");
+    CHECK(r.stop_signal == "SIGINT");
+    CHECK(*r.stop_timeout == 3);
+    CHECK(r.host.restart_policy == "on-failure");
+    CHECK(r.host.restart_max_retries == 2);
+    CHECK(r.host.cap_add == std::vector<std::string>{"NET_ADMIN"});
+    CHECK(r.host.dns == std::vector<std::string>{"1.1.1.1"});
+    CHECK(r.host.extra_hosts == std::vector<std::string>{"db.local:10.0.0.5"});
+    CHECK(r.host.readonly_rootfs);
+    CHECK(*r.host.init);
+    CHECK(r.host.tmpfs.count("/run"));
+    CHECK(*r.host.resources.memory == 64 * 1024 * 1024);
+    CHECK(*r.host.resources.nano_cpus == 500'000'000);
+    CHECK(*r.host.resources.pids_limit == 100);
+    REQUIRE(r.host.ulimits.size() == 1);
+    CHECK(r.host.ulimits[0].soft == 1024);
+    CHECK(r.host.ulimits[0].hard == 1024);
+    REQUIRE(r.host.mounts.size() == 2);
+    CHECK(r.host.mounts[0].type == "bind");
+    CHECK(r.host.mounts[0].source == "/srv/data");
+    CHECK(r.host.mounts[0].readonly);
+    CHECK(r.host.mounts[1].type == "tmpfs");
+    CHECK(r.host.mounts[1].tmpfs_size == 1048576);
+    CHECK(r.host.volumes_from == std::vector<std::string>{"demo-other-1:ro"});
+    // Networks by priority, the service name and its aliases on each.
+    CHECK(r.networks == std::vector<std::string>{"demo_front", "demo_back"});
+    CHECK(r.endpoints.at("demo_front").aliases == std::vector<std::string>{"app", "api"});
+    CHECK(r.endpoints.at("demo_back").aliases == std::vector<std::string>{"app"});
+}
