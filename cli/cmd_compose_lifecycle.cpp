@@ -312,6 +312,40 @@ Registrar reg(64, [](CLI::App& app, Context& ctx) {
         }
     });
 
+    static bool version_short = false;
+    static std::string version_format;
+    auto* ver = group->add_subcommand("version", "Show the Docker Compose version information");
+    ver->add_flag("--short", version_short, "Shows only Compose's version number");
+    ver->add_option("-f,--format", version_format, "Format the output. Values: [pretty | json]");
+    ver->callback([] {
+        if (version_short) std::cout << BERTH_VERSION << "\n";
+        else if (version_format == "json") std::cout << "{\"version\":\"" << BERTH_VERSION << "\"}\n";
+        else std::cout << "berth compose version " << BERTH_VERSION << "\n";
+    });
+
+    // compose wait: blocks until the services' containers stop; the first exit code is returned.
+    static std::vector<std::string> wait_s;
+    static bool wait_down = false;
+    auto* wt = group->add_subcommand("wait", "Block until containers of all (or specified) services stop.");
+    wt->add_flag("--down-project", wait_down, "Drops project when the first container stops");
+    wt->add_option("service", wait_s, "Services");
+    wt->callback([&ctx] {
+        auto target = load_target(wait_s);
+        container::Engine e(ctx.paths());
+        auto cs = project_containers(e, target, wait_s);
+        if (cs.empty()) throw Error(Errc::not_found, "no containers for project \"" + target.name + "\"");
+        int code = e.wait(cs.front().c.id);
+        for (size_t i = 1; i < cs.size() && !wait_down; ++i) e.wait(cs[i].c.id);
+        if (wait_down) {
+            compose::DownOptions o;
+            auto observed = compose::observe(ctx.paths(), target.name, target.get());
+            compose::ExecOptions eo;
+            eo.progress = progress_printer();
+            compose::execute(ctx.paths(), target.get(), compose::plan_down(target.get(), observed, o), eo);
+        }
+        if (code != 0) throw Exit{code};
+    });
+
     static ExecFlags ex;
     auto* exc = group->add_subcommand("exec", "Execute a command in a running container");
     exc->add_flag("-T,--no-TTY", ex.no_tty, "Disable pseudo-TTY allocation. By default `compose exec` allocates a TTY.");
