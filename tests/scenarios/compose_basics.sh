@@ -104,6 +104,8 @@ out=$(c up -d 2>&1)
 assert_not_contains "$out" "Created" "second up creates nothing"
 assert_not_contains "$out" "Recreate" "second up recreates nothing"
 assert_eq "$(b ps -q --no-trunc | sort)" "$ids" "second up keeps every container"
+c up -d --wait --wait-timeout 20 >/dev/null 2>&1 || fail "up --wait: every service running, db healthy"
+assert_eq "$(b ps -q --no-trunc | sort)" "$ids" "up --wait on a converged project changes nothing"
 
 # --- a changed service is recreated, the others kept -------------------------------------------
 web_id=$(b inspect -f '{{.Id}}' "$proj-web-1")
