@@ -1,10 +1,11 @@
 // berth system teardown (hidden): removes every container of this root, every user network,
-// the default bridge and berth's nftables table. For tests (their cleanup must leave nothing
+// the default bridge, berth's nftables table and the root's DNS server. For tests (their cleanup must leave nothing
 // in the kernel) and for uninstalling. Images and volumes are kept.
 #include <iostream>
 
 #include "cli/cli.hpp"
 #include "container/engine.hpp"
+#include "network/dns.hpp"
 #include "network/network.hpp"
 
 namespace berth::cli {
@@ -28,6 +29,7 @@ Registrar reg(91, [](CLI::App& app, Context& ctx) {
         try {
             engine.networks().prune();
             engine.networks().release_default_bridge();
+            network::stop_dns_server(ctx.paths());
         } catch (const std::exception& e) {
             std::cerr << "Error: networks: " << e.what() << "\n";
             failed = true;

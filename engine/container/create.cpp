@@ -14,6 +14,7 @@
 #include "sys/random.hpp"
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
+#include "volumes/volumes.hpp"
 
 namespace berth::container {
 
@@ -148,6 +149,8 @@ Container Engine::create(const CreateRequest& req) {
     // Mounts: every target once; image VOLUMEs not covered by a mount become anonymous volumes.
     std::set<std::string> targets;
     for (auto& m : hc.mounts) {
+        if (m.type == "volume" && !m.source.empty())
+            if (auto why = volumes::name_error(m.source)) invalid("create " + m.source + ": " + *why);
         std::string t = std::filesystem::path(m.target).lexically_normal().string();
         if (t.size() > 1 && t.back() == '/') t.pop_back();
         if (!targets.insert(t).second) invalid("Duplicate mount point: " + t);
@@ -159,6 +162,21 @@ Container Engine::create(const CreateRequest& req) {
         hc.mounts.push_back(m);
     }
     hc.tmpfs.clear();
+    // --volumes-from CONTAINER[:ro|:rw]: the other container's binds and volumes at the same
+    // targets (mode kept unless given); its anonymous volumes are shared, not owned, here.
+    for (auto& from : hc.volumes_from) {
+        auto [ref, mode] = str::split_once(from, ':');
+        if (mode && *mode != "ro" && *mode != "rw") invalid("invalid mode for volumes-from: " + *mode);
+        auto other = records_.get(ref);
+        for (auto m : other.host_config.mounts) {
+            if (m.type == "tmpfs" || targets.count(m.target)) continue;
+            if (mode) m.readonly = *mode == "ro";
+            m.anonymous = false;
+            m.create_host_path = false;
+            targets.insert(m.target);
+            hc.mounts.push_back(m);
+        }
+    }
     for (auto& v : ic.volumes) {
         if (targets.count(v)) continue;
         MountSpec m;
@@ -257,6 +275,34 @@ Container Engine::create(const CreateRequest& req) {
     }
     if (cf.hostname.empty() && mode != "host" && mode.rfind("container:", 0) != 0) cf.hostname = c.short_id();
 
+    // Volumes last, so a request refused above created none: named ones are made when missing
+    // (Docker's create does the same), anonymous ones get a generated name recorded as the source.
+    std::vector<std::string> made;
+    auto undo_volumes = [&] {
+        for (auto& n : made) {
+            try {
+                volumes().remove(n, true, {});
+            } catch (...) {
+            }
+        }
+    };
+    try {
+        for (auto& m : hc.mounts) {
+            if (m.type != "volume") continue;
+            if (m.source.empty()) {
+                m.source = volumes().create("", {}).name;
+                m.anonymous = true;
+                made.push_back(m.source);
+            } else if (!volumes().find(m.source)) {
+                volumes().ensure(m.source);
+                made.push_back(m.source);
+            }
+        }
+    } catch (...) {
+        undo_volumes();
+        throw;
+    }
+
     auto dir = records_.dir(c.id);
     try {
         sys::mkdirs(dir / "upper", 0755);
@@ -267,6 +313,7 @@ Container Engine::create(const CreateRequest& req) {
         records_.save(c);
     } catch (...) {
         sys::remove_tree(dir);
+        undo_volumes();
         throw;
     }
     return c;

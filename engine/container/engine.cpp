@@ -3,6 +3,7 @@
 #include "images/store.hpp"
 #include "network/network.hpp"
 #include "sys/strings.hpp"
+#include "volumes/volumes.hpp"
 #include "sys/time.hpp"
 
 namespace berth::container {
@@ -11,6 +12,7 @@ struct Engine::Impl {
     store::Paths paths;
     std::unique_ptr<images::Store> images;
     std::unique_ptr<network::Manager> networks;
+    std::unique_ptr<volumes::Manager> volumes;
 };
 
 Engine::Engine(store::Paths paths) : impl_(std::make_unique<Impl>()), records_(paths) { impl_->paths = std::move(paths); }
@@ -24,6 +26,11 @@ images::Store& Engine::images() {
 network::Manager& Engine::networks() {
     if (!impl_->networks) impl_->networks = std::make_unique<network::Manager>(impl_->paths);
     return *impl_->networks;
+}
+
+volumes::Manager& Engine::volumes() {
+    if (!impl_->volumes) impl_->volumes = std::make_unique<volumes::Manager>(impl_->paths);
+    return *impl_->volumes;
 }
 
 std::vector<std::string> Engine::take_warnings() { return std::exchange(warnings_, {}); }

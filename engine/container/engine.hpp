@@ -20,6 +20,9 @@ class Store;
 namespace berth::network {
 class Manager;
 }
+namespace berth::volumes {
+class Manager;
+}
 
 namespace berth::container {
 
@@ -102,6 +105,7 @@ public:
     Records& records() { return records_; }
     images::Store& images();
     network::Manager& networks();
+    volumes::Manager& volumes();
 
     // docker create. Returns the new container; warnings (Docker's) go to warnings().
     Container create(const CreateRequest& req);

@@ -14,6 +14,7 @@
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
 #include "sys/unix_socket.hpp"
+#include "volumes/volumes.hpp"
 
 namespace berth::container {
 
@@ -148,12 +149,24 @@ void Engine::remove(const std::string& id_or_name, bool force, bool volumes) {
     if (!sys::exists(records_.dir(c.id) / "config.json")) return;  // removed meanwhile (--rm)
     auto raw = store::read_state(records_.state_path(c.id));
     if (raw.running() || sys::exists(records_.run_dir(c.id))) release_run(c);
-    (void)volumes;  // anonymous volumes: removed with the volumes library
     // Move the record out of the way first, so a reader never sees half a container.
     auto dir = records_.dir(c.id);
     auto trash = paths().containers() / (".rm-" + c.id);
     if (::rename(dir.c_str(), trash.c_str()) < 0) sys::throw_errno("rename", dir.string());
     sys::remove_tree(trash);
+    if (!volumes) return;
+    // rm -v: the container's own anonymous volumes, unless another container still uses one
+    // (--volumes-from); that is reported, not fatal, as Docker does.
+    std::optional<volumes::InUse> in_use;
+    for (auto& m : c.host_config.mounts) {
+        if (m.type != "volume" || !m.anonymous || m.source.empty()) continue;
+        if (!in_use) in_use = volumes::volumes_in_use(paths());
+        try {
+            this->volumes().remove(m.source, true, *in_use);
+        } catch (const std::exception& e) {
+            warnings_.push_back(e.what());
+        }
+    }
 }
 
 void Engine::cleanup(const std::string& id, const std::string& run_id) {

@@ -18,6 +18,7 @@
 #include "container/parse.hpp"
 #include "container/start_internal.hpp"
 #include "images/store.hpp"
+#include "network/dns.hpp"
 #include "network/nat.hpp"
 #include "network/netns.hpp"
 #include "network/network.hpp"
@@ -31,9 +32,11 @@
 #include "runtime/user.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
+#include "sys/json.hpp"
 #include "sys/random.hpp"
 #include "sys/strings.hpp"
 #include "sys/unix_socket.hpp"
+#include "volumes/volumes.hpp"
 
 namespace berth::container {
 
@@ -113,6 +116,16 @@ void Engine::release_run(const Container& c) {
                 networks().detach(name, c.id);
             } catch (...) {
             }
+        }
+        // The name stops answering now rather than at the server's next look at the store.
+        if (!net->networks.empty() && network::dns_server_running(paths())) network::notify_dns_server(paths());
+    }
+    for (auto& m : c.host_config.mounts) {
+        if (m.type != "volume" || m.source.empty()) continue;
+        try {
+            volumes().release(m.source, c.id);
+        } catch (const std::exception& e) {
+            warnings_.push_back("releasing volume " + m.source + ": " + e.what());
         }
     }
     try {
@@ -201,7 +214,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
     DnsSettings dns{hc.dns, hc.dns_search, hc.dns_options};
     NetworkState ns;
     const std::string& mode = hc.network_mode;
-    std::string first_gateway;
+    std::string first_gateway, dns_server;
     if (mode == "host") {
         s.net = runtime::Spec::Net::host;
         hostname = host_hostname();
@@ -244,11 +257,28 @@ PreparedRun Engine::prepare_run(const Container& c) {
             ns.networks[net.name] = es;
             own_ips.push_back(ep.ip);
             if (first_gateway.empty()) first_gateway = ep.gateway;
+            if (net.dns() && dns_server.empty()) dns_server = ep.gateway;
         }
         ns.sandbox_key = "";
-        auto first = networks().inspect(mode);
-        resolv = resolv_conf_filtered(host_resolv_conf(), dns);
-        (void)first;
+        if (dns_server.empty()) {
+            resolv = resolv_conf_filtered(host_resolv_conf(), dns);
+        } else {
+            // A user network: names are answered by the root's DNS server on the gateway, which
+            // forwards the rest to the host's resolvers (or to --dns servers, from dns.json).
+            DnsSettings embedded = dns;
+            bool ndots = false;
+            for (auto& o : embedded.options)
+                if (o.rfind("ndots:", 0) == 0) ndots = true;
+            if (embedded.options.empty()) embedded.options = {"ndots:0"};
+            else if (!ndots) embedded.options.push_back("ndots:0");
+            resolv = resolv_conf_embedded(host_resolv_conf(), dns_server, embedded);
+            if (!hc.dns.empty()) {
+                ojson servers = ojson::array();
+                for (auto& d : hc.dns) servers.push_back(d);
+                sys::write_file_atomic(rundir / "dns.json", ojson{{"servers", servers}}.dump());
+            }
+            network::ensure_dns_server(paths());
+        }
 
         // Published ports, on the first network's address.
         std::vector<network::PortSpec> specs;
@@ -333,7 +363,9 @@ PreparedRun Engine::prepare_run(const Container& c) {
             rm.tmpfs_options = opts;
             rm.flags = MS_NOSUID | MS_NODEV | (exec ? 0 : MS_NOEXEC);
         } else {
-            throw Error(Errc::unsupported, "volume mounts (" + (m.source.empty() ? m.target : m.source) + "): named volumes are not wired in yet");
+            if (m.source.empty()) throw Error(Errc::failed, "volume mount at " + m.target + " has no volume");
+            rm.source = volumes().acquire(m.source, c.id);  // released by release_run
+            rm.copy_up = !m.nocopy;
         }
         s.mounts.push_back(rm);
     }
@@ -467,49 +499,65 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
 int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
     auto c = records_.get(id_or_name);
     sys::unique_fd sock;
-    {
-        auto lock = records_.lock(c.id);
-        if (records_.shim_alive(c.id)) {
-            if (!opts.attach) return 0;
-            sock = sys::connect_unix((records_.run_dir(c.id) / "shim.sock").string());
-            runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
-        } else {
-            auto raw = store::read_state(records_.state_path(c.id));
-            if (raw.running()) release_run(c);  // the previous run's shim died without cleaning up
-            PreparedRun run;
-            try {
-                run = prepare_run(c);
-            } catch (...) {
+    // A --rm container that never ran is removed, as Docker's daemon does when start fails
+    // (one that ran and exited is removed by its shim's exit command).
+    bool unstarted = false;
+    try {
+        {
+            auto lock = records_.lock(c.id);
+            if (records_.shim_alive(c.id)) {
+                if (!opts.attach) return 0;
+                sock = sys::connect_unix((records_.run_dir(c.id) / "shim.sock").string());
+                runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
+            } else {
+                auto raw = store::read_state(records_.state_path(c.id));
+                if (raw.running()) release_run(c);  // the previous run's shim died without cleaning up
+                PreparedRun run;
                 try {
-                    release_run(c);
+                    run = prepare_run(c);
                 } catch (...) {
+                    unstarted = true;
+                    try {
+                        release_run(c);
+                    } catch (...) {
+                    }
+                    throw;
                 }
-                throw;
-            }
-            try {
-                sock = spawn_shim((records_.run_dir(c.id) / "spec.json").string(), run.netns ? run.netns.get() : -1);
-                if (opts.attach) runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
-                else runtime::write_frame(sock.get(), 'D');
-            } catch (...) {
-                release_run(c);
-                throw;
-            }
-            run.netns.reset();
-            auto reply = runtime::read_frame(sock.get());
-            if (!reply) {
-                release_run(c);
-                throw Error(Errc::failed, "berth-shim exited without starting the container");
-            }
-            if (reply->type == 'X') {
-                auto [code, msg] = str::split_once(reply->data, '\n');
-                // The shim now runs the cleanup, which takes the container's lock: let go of it
-                // and wait for the shim to finish, so the caller sees the final state.
-                { auto released = std::move(lock); }
-                while (runtime::read_frame(sock.get())) {
+                try {
+                    sock = spawn_shim((records_.run_dir(c.id) / "spec.json").string(), run.netns ? run.netns.get() : -1);
+                    if (opts.attach) runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
+                    else runtime::write_frame(sock.get(), 'D');
+                } catch (...) {
+                    unstarted = true;
+                    release_run(c);
+                    throw;
                 }
-                throw runtime::StartError(static_cast<int>(str::parse_int(code).value_or(125)), msg.value_or(reply->data));
+                run.netns.reset();
+                auto reply = runtime::read_frame(sock.get());
+                if (!reply) {
+                    unstarted = true;
+                    release_run(c);
+                    throw Error(Errc::failed, "berth-shim exited without starting the container");
+                }
+                if (reply->type == 'X') {
+                    auto [code, msg] = str::split_once(reply->data, '\n');
+                    // The shim now runs the cleanup, which takes the container's lock: let go of it
+                    // and wait for the shim to finish, so the caller sees the final state.
+                    { auto released = std::move(lock); }
+                    while (runtime::read_frame(sock.get())) {
+                    }
+                    throw runtime::StartError(static_cast<int>(str::parse_int(code).value_or(125)), msg.value_or(reply->data));
+                }
             }
         }
+    } catch (...) {
+        if (unstarted && c.host_config.auto_remove) {
+            try {
+                remove(c.id, false, true);
+            } catch (...) {
+            }
+        }
+        throw;
     }
     if (!opts.attach) return 0;
     return stream_attach(sock.get(), opts);

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "runtime/mounts.hpp"
+#include "sys/copy_tree.hpp"
 #include "runtime/process.hpp"
 #include "runtime/pty.hpp"
 #include "sys/in_root.hpp"
@@ -139,6 +140,17 @@ size_t depth(const std::string& path) {
     return static_cast<size_t>(std::count(path.begin(), path.end(), '/'));
 }
 
+// Docker's copy-up: a volume that is still empty gets the image's content at its target (owner,
+// mode, xattrs kept), read through the rootfs fd so image symlinks cannot point the copy away.
+void copy_up(int rootfd, const Mount& m) {
+    auto src = sys::open_in_root_if_exists(rootfd, m.target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!src || sys::dir_is_empty(src.get())) return;
+    sys::unique_fd dst(::open(m.source.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dst) sys::throw_errno("open", m.source);
+    if (!sys::dir_is_empty(dst.get())) return;
+    sys::copy_tree(src.get(), dst.get());
+}
+
 void setup_user_mounts(const Spec& s, int rootfd) {
     // Parents before children (Docker sorts mounts by the number of path components).
     std::vector<const Mount*> order;
@@ -157,6 +169,7 @@ void setup_user_mounts(const Spec& s, int rootfd) {
                 attach(fs.get(), target.get(), m->target);
                 return;
             }
+            if (m->copy_up) copy_up(rootfd, *m);
             auto tree = clone_tree(AT_FDCWD, m->source, m->recursive);
             if (m->readonly) set_mount_attrs(tree.get(), MOUNT_ATTR_RDONLY, 0, 0, m->recursive, m->source);
             attach(tree.get(), target.get(), m->target);

@@ -16,7 +16,8 @@ json mount_json(const Mount& m) {
             {"propagation", m.propagation},
             {"tmpfs_options", m.tmpfs_options},
             {"flags", m.flags},
-            {"target_is_file", m.target_is_file}};
+            {"target_is_file", m.target_is_file},
+            {"copy_up", m.copy_up}};
 }
 
 Mount mount_from(const json& j) {
@@ -30,6 +31,7 @@ Mount mount_from(const json& j) {
     m.tmpfs_options = j.value("tmpfs_options", "");
     m.flags = j.value("flags", 0UL);
     m.target_is_file = j.value("target_is_file", false);
+    m.copy_up = j.value("copy_up", false);
     return m;
 }
 

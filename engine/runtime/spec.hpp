@@ -25,8 +25,10 @@ struct Mount {
     std::string tmpfs_options;   // tmpfs: "size=...,mode=..." (mount data)
     unsigned long flags = 0;     // extra MS_NOSUID|MS_NODEV|MS_NOEXEC for tmpfs
     bool target_is_file = false; // bind of a regular file: create an empty file as the target
-    // A named volume mounted over image content is first filled with it (Docker's copy-up);
-    // the CLI does the copy before start, so nothing here.
+    // A named volume mounted over image content is first filled with it (Docker's copy-up):
+    // when the target is a directory with entries in the rootfs and the volume (source) is
+    // still empty, the child copies the image's tree into it before binding it over.
+    bool copy_up = false;
 };
 
 struct Rlimit {

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <string>
 
 #include "sys/error.hpp"
@@ -64,7 +65,30 @@ ParentAndName split_parent(std::string_view path) {
     return out;
 }
 
-unique_fd mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode) {
+namespace {
+
+unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, int depth);
+
+// comp (in the directory cur, reached as `done` in root) is a symlink to something missing:
+// create what it points at, resolved in root as the kernel will (runc's securejoin does the
+// same, so a mount target behind a dangling link lands inside the rootfs, never outside).
+void mkdir_through_link(int rootfd, int cur, const std::string& comp, const std::string& done, mode_t mode, int depth) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlinkat(cur, comp.c_str(), buf, sizeof buf - 1);
+    if (n < 0) throw_errno("readlinkat", done);
+    std::string target(buf, static_cast<size_t>(n));
+    if (target.empty() || target[0] != '/') {
+        auto slash = done.rfind('/');
+        target = done.substr(0, slash == std::string::npos ? 0 : slash) + "/" + target;
+    }
+    mkdir_all_in_root_depth(rootfd, target, mode, depth + 1);
+}
+
+unique_fd mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, int depth) {
+    if (depth > 40) {
+        errno = ELOOP;
+        throw_errno("mkdir", std::string(path));
+    }
     auto p = rel(path);
     unique_fd cur(openat2_raw(rootfd, ".", O_PATH | O_DIRECTORY, 0, kInRoot));
     if (!cur) throw_errno("openat2", "/");
@@ -82,13 +106,24 @@ unique_fd mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode) {
         int fd = openat2_raw(rootfd, rel(done).c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
         if (fd < 0 && errno == ENOENT) {
             // cur is the parent as already resolved in root; create there.
-            if (::mkdirat(cur.get(), comp.c_str(), mode) < 0 && errno != EEXIST) throw_errno("mkdirat", done);
+            if (::mkdirat(cur.get(), comp.c_str(), mode) < 0) {
+                if (errno != EEXIST) throw_errno("mkdirat", done);
+                struct stat st;
+                if (::fstatat(cur.get(), comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                    mkdir_through_link(rootfd, cur.get(), comp, done, mode, depth);
+            }
             fd = openat2_raw(rootfd, rel(done).c_str(), O_PATH | O_DIRECTORY, 0, kInRoot);
         }
         if (fd < 0) throw_errno("openat2", done);
         cur.reset(fd);
     }
     return cur;
+}
+
+}  // namespace
+
+unique_fd mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode) {
+    return mkdir_all_in_root_depth(rootfd, path, mode, 0);
 }
 
 unique_fd ensure_in_root(int rootfd, std::string_view path, bool is_file, mode_t mode) {
