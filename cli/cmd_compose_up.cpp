@@ -39,6 +39,7 @@ compose::UpOptions up_options(const UpFlags& f) {
     o.no_build = f.no_build;
     o.no_start = f.no_start;
     o.wait = f.wait;
+    o.renew_anon_volumes = f.renew_anon_volumes;
     if (f.timeout >= 0) o.timeout = f.timeout;
     o.version = BERTH_VERSION;
     for (auto& s : f.scale) {

@@ -46,6 +46,8 @@ Observed observe(const store::Paths& paths, const std::string& project_name, con
         oc.health = st.health ? st.health->status : "";
         oc.exit_code = st.exit_code;
         for (auto& [n, _] : c.networks) oc.networks.push_back(n);
+        for (auto& m : c.host_config.mounts)
+            if (m.type == "volume" && m.anonymous && !m.source.empty()) oc.anonymous_volumes[m.target] = m.source;
         oc.labels = c.config.labels;
         o.containers.push_back(std::move(oc));
     }
@@ -214,7 +216,7 @@ struct Runner {
                 say("Container", op.target, "Recreate");
                 auto st = e.records().state(op.container_id);
                 if (st.running()) e.stop(op.container_id, op.timeout);
-                e.remove(op.container_id, true, false);
+                e.remove(op.container_id, true, op.remove_volumes);
                 e.create(*op.request);
                 say("Container", op.target, "Recreated");
                 return;

@@ -85,6 +85,26 @@ std::set<std::string> expected_networks(const Project& p, const Service& svc) {
     return out;
 }
 
+// Compose keeps a recreated container's anonymous volumes (image VOLUMEs, `- /path`): the new
+// container mounts the old one's at the same targets unless its config mounts something else there.
+void inherit_anonymous_volumes(container::CreateRequest& r, const ObservedContainer& old) {
+    for (auto& [target, name] : old.anonymous_volumes) {
+        bool covered = false;
+        for (auto& m : r.host.mounts) {
+            if (m.target != target) continue;
+            covered = true;
+            if (m.type == "volume" && m.source.empty()) m.source = name;
+        }
+        if (covered || r.host.tmpfs.count(target)) continue;
+        container::MountSpec m;
+        m.type = "volume";
+        m.source = name;
+        m.target = target;
+        m.anonymous = true;
+        r.host.mounts.push_back(m);
+    }
+}
+
 struct Builder {
     Plan plan;
     size_t add(Op op) {
@@ -358,6 +378,8 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
                     op.timeout = opts.timeout;
                     op.cause = why;
                     op.request = request(c.number);
+                    if (!opts.renew_anon_volumes) inherit_anonymous_volumes(*op.request, c);
+                    op.remove_volumes = opts.renew_anon_volumes;  // -V: the old ones go with the old container
                     op.after = prereq;
                     size_t idx = b.add(std::move(op));
                     creates[s].push_back(idx);

@@ -36,6 +36,7 @@ struct ObservedContainer {
     std::string health;       // "" (no healthcheck) | starting | healthy | unhealthy
     int exit_code = 0;
     std::vector<std::string> networks;  // names it is configured for, sorted
+    StringMap anonymous_volumes;        // target -> volume name, inherited when recreated
     StringMap labels;
 };
 
@@ -92,7 +93,7 @@ struct Op {
     std::optional<network::NetworkOptions> network;   // create_network
     std::optional<volumes::CreateOptions> volume;     // create_volume
     std::optional<int> timeout;                       // stop timeout for recreate/remove/restart
-    bool remove_volumes = false;                      // remove_container: its anonymous volumes too
+    bool remove_volumes = false;                      // remove/recreate_container: its anonymous volumes too
 };
 
 struct Plan {
@@ -112,6 +113,7 @@ struct UpOptions {
     bool no_build = false;  // --no-build
     bool no_start = false;  // compose create
     bool wait = false;      // --wait: wait for running/healthy at the end
+    bool renew_anon_volumes = false;  // -V: a recreated container does not inherit anonymous volumes
     std::map<std::string, int> scale;  // --scale svc=n
     std::optional<int> timeout;        // -t: stop timeout when recreating/removing
     std::string version;               // com.docker.compose.version

@@ -202,12 +202,15 @@ services:
   store:
     image: busybox
     command: ["sh", "-c", "cat /data/v 2>/dev/null || echo first > /data/v; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
-    volumes: [data:/data]
+    volumes: [data:/data, /anon]
 volumes:
   data: {}
 EOF
   c -f compose.yaml -f vol.yaml up -d store >/dev/null 2>&1 || fail "up with a named volume"
   assert_eq "$(b volume inspect -f '{{index .Labels "com.docker.compose.volume"}}' "${proj}_data")" "data" "volume labels"
+  c -f compose.yaml -f vol.yaml exec -T store sh -c 'echo anon-kept > /anon/f'
+  c -f compose.yaml -f vol.yaml up -d --force-recreate store >/dev/null 2>&1 || fail "forced recreate of store"
+  assert_eq "$(c -f compose.yaml -f vol.yaml exec -T store cat /anon/f)" "anon-kept" "a recreated container keeps its anonymous volume"
   c -f compose.yaml -f vol.yaml down -t 1 >/dev/null 2>&1
   assert_eq "$(b volume ls -q | grep -c "^${proj}_data$")" 1 "down keeps named volumes"
   c -f compose.yaml -f vol.yaml up -d store >/dev/null 2>&1

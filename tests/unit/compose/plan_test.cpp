@@ -387,3 +387,29 @@ networks:
     CHECK(r.endpoints.at("demo_front").aliases == std::vector<std::string>{"app", "api"});
     CHECK(r.endpoints.at("demo_back").aliases == std::vector<std::string>{"app"});
 }
+
+TEST_CASE("plan: a recreated container keeps its anonymous volumes (unless -V)") {
+    auto p = load(R"(
+services:
+  db:
+    image: busybox
+    volumes: [/var/lib/db]
+)");
+    auto o = converged(p);
+    o.containers[0].anonymous_volumes = {{"/var/lib/db", "aaaa"}, {"/image/volume", "bbbb"}};
+    UpOptions force;
+    force.force_recreate = true;
+    auto plan = plan_up(p, o, force);
+    REQUIRE(plan.ops.size() == 2);
+    auto& mounts = plan.ops[0].request->host.mounts;
+    REQUIRE(mounts.size() == 2);
+    CHECK(mounts[0].target == "/var/lib/db");
+    CHECK(mounts[0].source == "aaaa");
+    CHECK(mounts[0].anonymous);
+    CHECK(mounts[1].target == "/image/volume");
+    CHECK(mounts[1].source == "bbbb");
+    force.renew_anon_volumes = true;
+    auto renewed = plan_up(p, o, force);
+    REQUIRE(renewed.ops[0].request->host.mounts.size() == 1);
+    CHECK(renewed.ops[0].request->host.mounts[0].source == "");
+}
