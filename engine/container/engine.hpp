@@ -89,6 +89,12 @@ struct StatsSample {
     std::uint64_t net_rx = 0, net_tx = 0;
 };
 
+// docker cp's flags.
+struct CopyOptions {
+    bool archive = false;      // -a: keep uid/gid from the source
+    bool follow_link = false;  // -L: the source path itself is followed when a symlink
+};
+
 struct ExecRequest {
     std::vector<std::string> cmd;
     std::vector<std::string> env;
@@ -130,6 +136,12 @@ public:
     // docker exec: returns the command's exit code (0 when detached).
     int exec(const std::string& id_or_name, const ExecRequest& req);
 
+    // docker cp CONTAINER:SRC DEST (DEST "-": a tar on stdout) and SRC CONTAINER:DEST (SRC "-":
+    // a tar from stdin, DEST must be a directory). Paths in the container resolve under its
+    // root: a running container's own view (volumes and binds too), a stopped one's layers.
+    void copy_from(const std::string& id_or_name, const std::string& src, const std::string& dest, const CopyOptions& o = {});
+    void copy_to(const std::string& id_or_name, const std::string& src, const std::string& dest, const CopyOptions& o = {});
+
     // docker export: the container's filesystem as a tar written to fd.
     void export_rootfs(const std::string& id_or_name, int fd);
     // docker commit: returns the new image's ID.
@@ -155,6 +167,7 @@ private:
     friend struct PreparedRun;
     PreparedRun prepare_run(const Container& c);
     void release_run(const Container& c);
+    void enter_rootfs(const Container& c, const std::string& mountpoint);
     static std::string str_command(const Container& c);
     std::optional<std::string> seccomp_program(const HostConfig& hc, const std::vector<int>& caps);
     struct Impl;

@@ -275,7 +275,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
             if (!hc.dns.empty()) {
                 ojson servers = ojson::array();
                 for (auto& d : hc.dns) servers.push_back(d);
-                sys::write_file_atomic(rundir / "dns.json", ojson{{"servers", servers}}.dump());
+                sys::write_file_replace(rundir / "dns.json", ojson{{"servers", servers}}.dump());
             }
             network::ensure_dns_server(paths());
         }
@@ -327,9 +327,9 @@ PreparedRun Engine::prepare_run(const Container& c) {
                                            : hosts_file(extra, own_ips, hostname, cf.domainname);
         if (mode == "host")
             for (auto& [name, ip] : extra) hosts += ip + "\t" + name + "\n";
-        sys::write_file_atomic(dir / "hostname", hostname_file(hostname));
-        sys::write_file_atomic(dir / "hosts", hosts);
-        sys::write_file_atomic(dir / "resolv.conf", resolv);
+        sys::write_file_replace(dir / "hostname", hostname_file(hostname));
+        sys::write_file_replace(dir / "hosts", hosts);
+        sys::write_file_replace(dir / "resolv.conf", resolv);
     }
     auto etc_dir = mode.rfind("container:", 0) == 0 ? records_.dir(records_.get(mode.substr(10)).id) : dir;
 
@@ -397,7 +397,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
     p.caps = container_caps(hc);
     if (auto bpf = seccomp_program(hc, p.caps)) {
         auto path = rundir / "seccomp.bpf";
-        sys::write_file_atomic(path, *bpf, 0600);
+        sys::write_file_replace(path, *bpf, 0600);
         s.seccomp_path = path.string();
         p.seccomp = true;
     }
@@ -446,8 +446,8 @@ PreparedRun Engine::prepare_run(const Container& c) {
     auto exe = sys::self_exe_dir();
     s.exit_command = {(exe / "berth").string(), "--root", paths().root.string(), "--run-dir", paths().run.string(),
                       "container", "cleanup", "--run-id", run.run_id, c.id};
-    sys::write_file_atomic(rundir / "network.json", network_state_to_json(ns));
-    sys::write_file_atomic(rundir / "spec.json", runtime::to_json(s), 0600);
+    sys::write_file_replace(rundir / "network.json", network_state_to_json(ns));
+    sys::write_file_replace(rundir / "spec.json", runtime::to_json(s), 0600);
     return run;
 }
 

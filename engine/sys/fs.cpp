@@ -69,14 +69,14 @@ void write_file(const fs::path& path, std::string_view data, mode_t mode) {
     write_all(fd.get(), data, path.string());
 }
 
-void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode) {
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode, bool sync) {
     fs::path tmp = path;
     tmp += ".tmp-" + random_hex(8);
     {
         auto fd = open_path(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
         try {
             write_all(fd.get(), data, tmp.string());
-            if (::fsync(fd.get()) < 0) throw_errno("fsync", tmp.string());
+            if (sync && ::fsync(fd.get()) < 0) throw_errno("fsync", tmp.string());
         } catch (...) {
             ::unlink(tmp.c_str());
             throw;

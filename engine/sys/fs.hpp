@@ -25,7 +25,12 @@ void write_all(int fd, std::string_view data, std::string_view what);
 
 // Write to a temp file beside path, fsync, rename over path: readers see the old or the new
 // content, never a torn one (DESIGN.md "State").
-void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644);
+void write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0644, bool sync = true);
+// The same rename-into-place without the fsync: for files rebuilt on every start (the run dir,
+// a container's /etc files), which a crash may lose but never leaves half-written.
+inline void write_file_replace(const fs::path& path, std::string_view data, mode_t mode = 0644) {
+    write_file_atomic(path, data, mode, false);
+}
 void write_file(const fs::path& path, std::string_view data, mode_t mode = 0644);
 
 void mkdirs(const fs::path& path, mode_t mode = 0755);
