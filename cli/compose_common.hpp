@@ -15,7 +15,9 @@
 // returns the same CLI::App* afterwards, so registration order does not matter; by convention the
 // group itself registers at order 60 (cmd_compose.cpp) and its subcommands at 61 and above. The
 // global flags are accepted before or after the subcommand (`compose -f a.yaml up`, `compose up
-// -f a.yaml`), as Docker Compose's persistent flags are.
+// -f a.yaml`), as Docker Compose's persistent flags are. Subcommands inherit the group's
+// fallthrough(): one that takes a command line with prefix_command() (exec, run) must call
+// fallthrough(false), or CLI11 hands the command's words to the root as unexpected arguments.
 #include <functional>
 #include <map>
 #include <string>

@@ -1,0 +1,127 @@
+#include "cli/compose_ops.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "sys/error.hpp"
+#include "sys/strings.hpp"
+
+namespace berth::cli {
+
+ComposeTarget load_target(const std::vector<std::string>& services) {
+    ComposeTarget t;
+    try {
+        auto loaded = load_compose_project(services);
+        t.name = loaded.project.name;
+        t.project = std::move(loaded.project);
+        for (auto& s : services)
+            if (!t.project->services.count(s)) throw Error(Errc::invalid, "no such service: " + s);
+        return t;
+    } catch (const Error& e) {
+        std::string name = compose_flags().project_name;
+        if (name.empty())
+            if (const char* env = std::getenv("COMPOSE_PROJECT_NAME")) name = env;
+        bool no_file = std::string(e.what()).find("no configuration file provided") != std::string::npos;
+        if (name.empty() || !no_file || !compose_flags().files.empty()) throw;
+        t.name = name;
+        return t;
+    }
+}
+
+std::vector<ProjectContainer> project_containers(container::Engine& e, const ComposeTarget& t,
+                                                 const std::vector<std::string>& services, bool oneoff) {
+    std::vector<ProjectContainer> out;
+    for (auto& c : e.records().list()) {
+        auto& l = c.config.labels;
+        auto get = [&](const char* k) {
+            auto it = l.find(k);
+            return it == l.end() ? std::string() : it->second;
+        };
+        if (get(compose::labels::project) != t.name) continue;
+        if (!oneoff && get(compose::labels::oneoff) == "True") continue;
+        std::string svc = get(compose::labels::service);
+        if (!services.empty() && std::find(services.begin(), services.end(), svc) == services.end()) continue;
+        ProjectContainer pc;
+        pc.st = e.state(c);
+        pc.service = svc;
+        pc.number = static_cast<int>(str::parse_int(get(compose::labels::container_number)).value_or(0));
+        pc.c = std::move(c);
+        out.push_back(std::move(pc));
+    }
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.c.name < b.c.name; });
+    return out;
+}
+
+std::function<void(const std::string&)> progress_printer() {
+    if (compose_flags().progress == "quiet") return {};
+    return [](const std::string& line) { std::cerr << line << "\n" << std::flush; };
+}
+
+std::string short_name(const std::string& project, const std::string& name) {
+    if (name.rfind(project + "-", 0) == 0) return name.substr(project.size() + 1);
+    return name;
+}
+
+}  // namespace berth::cli
+
+#include <unistd.h>
+
+#include <mutex>
+#include <thread>
+
+#include "sys/time.hpp"
+
+namespace berth::cli {
+
+bool use_color() {
+    auto& a = compose_flags().ansi;
+    if (a == "never") return false;
+    if (a == "always") return true;
+    return ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+}
+
+void stream_logs(const store::Paths& paths, const std::string& project, const std::vector<ProjectContainer>& cs,
+                 const container::LogOptions& opts, const LogStyle& style,
+                 const std::function<void(const ProjectContainer&)>& on_end) {
+    static const char* colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
+    size_t width = 0;
+    for (auto& pc : cs) width = std::max(width, short_name(project, pc.c.name).size());
+    std::mutex mu;
+    auto one = [&](const ProjectContainer& pc, size_t index) {
+        std::string prefix;
+        if (style.prefix) {
+            std::string n = short_name(project, pc.c.name);
+            n.resize(width, ' ');
+            prefix = n + "  | ";
+            if (style.color) prefix = std::string("\033[") + colors[index % 10] + "m" + prefix + "\033[0m";
+        }
+        container::Engine e(paths);
+        try {
+            e.logs(pc.c.id, opts, [&](int stream, std::int64_t t, std::string_view line) {
+                std::lock_guard<std::mutex> g(mu);
+                std::string out = prefix;
+                if (style.timestamps) out += sys::format_rfc3339_nano(t) + " ";
+                out += line;
+                if (out.empty() || out.back() != '\n') out += '\n';
+                std::cout << out << std::flush;
+            });
+        } catch (const std::exception& ex) {
+            std::lock_guard<std::mutex> g(mu);
+            std::cerr << pc.c.name << ": " << ex.what() << "\n";
+        }
+        if (on_end) {
+            std::lock_guard<std::mutex> g(mu);
+            on_end(pc);
+        }
+    };
+    if (!opts.follow) {
+        for (size_t i = 0; i < cs.size(); ++i) one(cs[i], i);
+        return;
+    }
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < cs.size(); ++i) threads.emplace_back(one, std::cref(cs[i]), i);
+    for (auto& t : threads) t.join();
+}
+
+}  // namespace berth::cli

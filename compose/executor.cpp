@@ -1,0 +1,383 @@
+// observe() and execute(): the only parts of compose/ that touch the engine.
+#include "compose/executor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "container/engine.hpp"
+#include "images/store.hpp"
+#include "network/network.hpp"
+#include "sys/error.hpp"
+#include "sys/strings.hpp"
+#include "sys/time.hpp"
+#include "volumes/volumes.hpp"
+
+namespace berth::compose {
+
+namespace {
+
+std::string label(const StringMap& l, const char* key) {
+    auto it = l.find(key);
+    return it == l.end() ? "" : it->second;
+}
+
+}  // namespace
+
+Observed observe(const store::Paths& paths, const std::string& project_name, const Project* project) {
+    Observed o;
+    o.project = project_name;
+    container::Engine engine(paths);
+    for (auto& c : engine.records().list()) {
+        if (label(c.config.labels, labels::project) != project_name) continue;
+        ObservedContainer oc;
+        oc.id = c.id;
+        oc.name = c.name;
+        oc.service = label(c.config.labels, labels::service);
+        oc.number = static_cast<int>(str::parse_int(label(c.config.labels, labels::container_number)).value_or(0));
+        oc.oneoff = label(c.config.labels, labels::oneoff) == "True";
+        oc.config_hash = label(c.config.labels, labels::config_hash);
+        oc.image_label = label(c.config.labels, labels::image);
+        auto st = engine.state(c);
+        oc.status = st.status;
+        oc.health = st.health ? st.health->status : "";
+        oc.exit_code = st.exit_code;
+        for (auto& [n, _] : c.networks) oc.networks.push_back(n);
+        for (auto& m : c.host_config.mounts)
+            if (m.type == "volume" && m.anonymous && !m.source.empty()) oc.anonymous_volumes[m.target] = m.source;
+        oc.labels = c.config.labels;
+        o.containers.push_back(std::move(oc));
+    }
+    std::sort(o.containers.begin(), o.containers.end(), [](auto& a, auto& b) {
+        return std::tie(a.service, a.number, a.name) < std::tie(b.service, b.number, b.name);
+    });
+
+    std::set<std::string> net_names, vol_names;
+    if (project) {
+        for (auto& [_, n] : project->networks) net_names.insert(n.name);
+        for (auto& [_, v] : project->volumes) vol_names.insert(v.name);
+    }
+    network::Manager nets(paths);
+    for (auto& n : nets.list()) {
+        if (n.predefined()) continue;
+        if (label(n.labels, labels::project) != project_name && !net_names.count(n.name)) continue;
+        o.networks.push_back({n.name, n.id, n.labels});
+    }
+    volumes::Manager vols(paths);
+    for (auto& v : vols.list()) {
+        if (label(v.labels, labels::project) != project_name && !vol_names.count(v.name)) continue;
+        o.volumes.push_back({v.name, v.name, v.labels});
+    }
+    if (project) {
+        for (auto& [_, svc] : project->services) {
+            auto ref = project->image_name(svc);
+            if (auto img = engine.images().find(ref)) o.images[ref] = img->id;
+        }
+    }
+    return o;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The service's containers as they are now.
+std::vector<std::pair<container::Container, store::State>> service_containers(container::Engine& e, const std::string& project,
+                                                                             const std::string& service) {
+    std::vector<std::pair<container::Container, store::State>> out;
+    for (auto& c : e.records().list()) {
+        auto& l = c.config.labels;
+        if (label(l, labels::project) != project || label(l, labels::service) != service || label(l, labels::oneoff) == "True")
+            continue;
+        auto st = e.state(c);
+        out.emplace_back(std::move(c), std::move(st));
+    }
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.first.name < b.first.name; });
+    return out;
+}
+
+struct Runner {
+    const store::Paths& paths;
+    const Project* project;
+    const ExecOptions& opts;
+    const ExecHooks& hooks;
+    std::mutex out_mu;
+
+    void say(const std::string& what, const std::string& name, const std::string& status) {
+        if (!opts.progress) return;
+        std::lock_guard<std::mutex> g(out_mu);
+        opts.progress(" " + what + " " + name + "  " + status);
+    }
+    bool cancelled() const { return opts.cancel && opts.cancel->load(); }
+
+    // Polls until the condition holds for every container of the service; throws when it
+    // cannot hold any more (exited, unhealthy) or the time is up.
+    void wait_service(const Op& op) {
+        container::Engine e(paths);
+        auto deadline = opts.wait_timeout_ns ? Clock::now() + std::chrono::nanoseconds(*opts.wait_timeout_ns) : Clock::time_point::max();
+        std::string proj = project ? project->name : "";
+        bool dependency = op.condition != "running_or_healthy";
+        std::string prefix = dependency ? "dependency failed to start: " : "";
+        std::set<std::string> announced;
+        for (;;) {
+            auto cs = service_containers(e, proj, op.target);
+            bool all = true;
+            for (auto& [c, st] : cs) {
+                if (!announced.count(c.name)) {
+                    say("Container", c.name, "Waiting");
+                    announced.insert(c.name);
+                }
+                bool has_health = c.config.healthcheck && !c.config.healthcheck->test.empty() && c.config.healthcheck->test[0] != "NONE";
+                if (op.condition == "service_completed_successfully") {
+                    if (st.status == "exited" || st.status == "dead") {
+                        if (st.exit_code != 0)
+                            throw Error(Errc::failed, "service \"" + op.target + "\" didn't complete successfully: exit " +
+                                                          std::to_string(st.exit_code));
+                    } else {
+                        all = false;
+                    }
+                    continue;
+                }
+                if (op.condition == "service_healthy" && !has_health)
+                    throw Error(Errc::failed, prefix + "container " + c.name + " has no healthcheck configured");
+                if (st.status == "exited" || st.status == "dead") {
+                    throw Error(Errc::failed, prefix + "container " + c.name + " exited (" + std::to_string(st.exit_code) + ")");
+                }
+                if (st.health && st.health->status == "unhealthy")
+                    throw Error(Errc::failed, prefix + "container " + c.name + " is unhealthy");
+                bool ok = st.status == "running" && (!has_health || (st.health && st.health->status == "healthy"));
+                if (!ok) all = false;
+            }
+            if (all) {
+                for (auto& [c, st] : cs)
+                    say("Container", c.name, op.condition == "service_completed_successfully" ? "Exited" : st.health ? "Healthy" : "Running");
+                return;
+            }
+            if (cancelled()) throw Error(Errc::failed, "canceled while waiting for service \"" + op.target + "\"");
+            if (Clock::now() >= deadline)
+                throw Error(Errc::failed, "timeout waiting for service \"" + op.target + "\" (" + op.condition + ")");
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+
+    void stop_and_remove(container::Engine& e, const Op& op, bool volumes) {
+        auto st = e.records().state(op.container_id);
+        if (st.running()) {
+            say("Container", op.target, "Stopping");
+            e.stop(op.container_id, op.timeout);
+            say("Container", op.target, "Stopped");
+        }
+        say("Container", op.target, "Removing");
+        e.remove(op.container_id, true, volumes);
+        say("Container", op.target, "Removed");
+    }
+
+    void run(const Op& op) {
+        switch (op.kind) {
+            case OpKind::create_network: {
+                say("Network", op.target, "Creating");
+                network::Manager(paths).create(op.target, *op.network);
+                say("Network", op.target, "Created");
+                return;
+            }
+            case OpKind::create_volume: {
+                say("Volume", "\"" + op.target + "\"", "Creating");
+                volumes::Manager(paths).create(op.target, *op.volume);
+                say("Volume", "\"" + op.target + "\"", "Created");
+                return;
+            }
+            case OpKind::build_image: {
+                const Service* svc = project ? project->find_service(op.service) : nullptr;
+                if (!svc || !hooks.build) throw Error(Errc::unsupported, "no builder");
+                say("Image", op.target, "Building");
+                hooks.build(*svc, op.target);
+                say("Image", op.target, "Built");
+                return;
+            }
+            case OpKind::pull_image: {
+                if (!hooks.pull) throw Error(Errc::unsupported, "no puller");
+                say("Image", op.target, "Pulling");
+                hooks.pull(op.target);
+                say("Image", op.target, "Pulled");
+                return;
+            }
+            case OpKind::create_container: {
+                container::Engine e(paths);
+                say("Container", op.target, "Creating");
+                e.create(*op.request);
+                say("Container", op.target, "Created");
+                return;
+            }
+            case OpKind::recreate_container: {
+                container::Engine e(paths);
+                say("Container", op.target, "Recreate");
+                auto st = e.records().state(op.container_id);
+                if (st.running()) e.stop(op.container_id, op.timeout);
+                e.remove(op.container_id, true, op.remove_volumes);
+                e.create(*op.request);
+                say("Container", op.target, "Recreated");
+                return;
+            }
+            case OpKind::start_container: {
+                container::Engine e(paths);
+                say("Container", op.target, "Starting");
+                e.start(op.target);
+                say("Container", op.target, "Started");
+                return;
+            }
+            case OpKind::restart_container: {
+                container::Engine e(paths);
+                say("Container", op.target, "Restarting");
+                e.restart(op.target, op.timeout);
+                say("Container", op.target, "Started");
+                return;
+            }
+            case OpKind::remove_container: {
+                container::Engine e(paths);
+                stop_and_remove(e, op, op.remove_volumes);
+                return;
+            }
+            case OpKind::wait_service: wait_service(op); return;
+            case OpKind::remove_network: {
+                say("Network", op.target, "Removing");
+                network::Manager(paths).remove(op.target);
+                say("Network", op.target, "Removed");
+                return;
+            }
+            case OpKind::remove_volume: {
+                say("Volume", op.target, "Removing");
+                volumes::Manager(paths).remove(op.target, false, volumes::volumes_in_use(paths));
+                say("Volume", op.target, "Removed");
+                return;
+            }
+            case OpKind::remove_image: {
+                container::Engine e(paths);
+                images::RemoveOptions ro;
+                for (auto& c : e.records().list()) ro.in_use.emplace(c.image_id, c.id);
+                say("Image", op.target, "Removing");
+                e.images().remove(op.target, ro);
+                say("Image", op.target, "Removed");
+                return;
+            }
+        }
+    }
+
+    std::string describe_failure(const Op& op, const std::string& what) const {
+        if (!op.service.empty()) return "service \"" + op.service + "\": " + what;
+        switch (op.kind) {
+            case OpKind::create_network:
+            case OpKind::remove_network: return "network " + op.target + ": " + what;
+            case OpKind::create_volume:
+            case OpKind::remove_volume: return "volume " + op.target + ": " + what;
+            case OpKind::remove_image: return "image " + op.target + ": " + what;
+            default: return "container " + op.target + ": " + what;
+        }
+    }
+};
+
+}  // namespace
+
+void execute(const store::Paths& paths, const Project* project, const Plan& plan, const ExecOptions& opts,
+             const ExecHooks& hooks) {
+    // Refuse what cannot be done before doing anything.
+    std::vector<std::string> problems;
+    for (auto& op : plan.ops) {
+        if (op.kind == OpKind::build_image && !hooks.build)
+            problems.push_back("service \"" + op.service + "\": image " + op.target +
+                               " must be built, and berth has no image builder yet (build it elsewhere and `berth load` it, or set `image:`)");
+        if (op.kind == OpKind::pull_image && !hooks.pull)
+            problems.push_back("service \"" + op.service + "\": image " + op.target +
+                               " not found locally, and berth cannot pull images yet (`berth load` or `berth import` it first)");
+    }
+    if (!problems.empty()) throw Error(Errc::not_found, str::join(problems, "\n"));
+    if (plan.ops.empty()) return;
+
+    Runner runner{paths, project, opts, hooks, {}};
+    enum State { pending, running, done, failed, skipped };
+    std::vector<State> state(plan.ops.size(), pending);
+    std::vector<std::string> failures;
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t in_flight = 0;
+    bool stop = false;
+
+    auto next = [&]() -> std::optional<size_t> {
+        for (size_t i = 0; i < plan.ops.size(); ++i) {
+            if (state[i] != pending) continue;
+            bool ready = true, dead = false;
+            for (auto j : plan.ops[i].after) {
+                if (state[j] == failed || state[j] == skipped) dead = true;
+                if (state[j] != done) ready = false;
+            }
+            if (dead) {
+                state[i] = skipped;
+                continue;
+            }
+            if (ready) return i;
+        }
+        return std::nullopt;
+    };
+
+    auto worker = [&] {
+        std::unique_lock<std::mutex> lk(mu);
+        for (;;) {
+            std::optional<size_t> i;
+            cv.wait(lk, [&] {
+                if (stop || runner.cancelled()) return true;
+                i = next();
+                return i.has_value() || in_flight == 0;
+            });
+            if (!i || stop || runner.cancelled()) {
+                cv.notify_all();
+                return;
+            }
+            state[*i] = running;
+            ++in_flight;
+            lk.unlock();
+            const Op& op = plan.ops[*i];
+            std::string error;
+            try {
+                runner.run(op);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+            lk.lock();
+            --in_flight;
+            if (error.empty()) {
+                state[*i] = done;
+            } else if (op.kind == OpKind::wait_service && !op.required) {
+                state[*i] = done;
+                lk.unlock();
+                runner.say("Service", op.target, "Warning: " + error + " (optional dependency)");
+                lk.lock();
+            } else {
+                state[*i] = failed;
+                failures.push_back(runner.describe_failure(op, error));
+                stop = true;
+                lk.unlock();
+                runner.say(op.kind == OpKind::create_network || op.kind == OpKind::remove_network ? "Network"
+                           : op.kind == OpKind::create_volume || op.kind == OpKind::remove_volume ? "Volume"
+                           : op.kind == OpKind::wait_service                                       ? "Service"
+                                                                                                   : "Container",
+                           op.target, "Error");
+                lk.lock();
+            }
+            cv.notify_all();
+        }
+    };
+
+    size_t width = plan.ops.size();
+    if (opts.parallel > 0) width = std::min<size_t>(width, static_cast<size_t>(opts.parallel));
+    width = std::min<size_t>(width, 32);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < width; ++t) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+
+    if (!failures.empty()) throw Error(Errc::failed, str::join(failures, "\n"));
+    if (runner.cancelled()) throw Error(Errc::failed, "canceled");
+}
+
+}  // namespace berth::compose
