@@ -136,6 +136,10 @@ public:
     // docker exec: returns the command's exit code (0 when detached).
     int exec(const std::string& id_or_name, const ExecRequest& req);
 
+    // docker network connect / disconnect (running: at once, in its netns; stopped: the record).
+    void connect(const std::string& id_or_name, const std::string& network, const EndpointConfig& ep);
+    void disconnect(const std::string& id_or_name, const std::string& network, bool force);
+
     // docker cp CONTAINER:SRC DEST (DEST "-": a tar on stdout) and SRC CONTAINER:DEST (SRC "-":
     // a tar from stdin, DEST must be a directory). Paths in the container resolve under its
     // root: a running container's own view (volumes and binds too), a stopped one's layers.

@@ -10,8 +10,8 @@ json_get() {  # JSON-TEXT PYTHON-EXPR (j is the parsed value)
 
 # A container that uses a volume: a record in the engine's on-disk shape (config.json with
 # HostConfig.Mounts, no shim, so stopped), which is what the volume and system commands read.
-# (The engine does not wire named volumes into `create`/`run` yet; when it does, this becomes
-# `b create -v VOLUME:/data busybox`.)
+# (Written by hand so this scenario tests the volume commands alone; volume_mounts.sh covers
+# the engine's own use of volumes through create/run.)
 CTR=""
 use_volume() {  # VOLUME -> sets CTR to the container's ID
   CTR=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
