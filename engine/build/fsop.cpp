@@ -14,6 +14,7 @@
 #include "images/overlay.hpp"
 #include "images/source.hpp"
 #include "images/unpack.hpp"
+#include "sys/child.hpp"
 #include "sys/error.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
@@ -241,31 +242,12 @@ void child_main(const FsJob& job) {
 
 fs::path run_fs_job(const FsJob& job) {
     for (auto d : {"upper", "work", "rootfs", "src", "src-work"}) sys::mkdirs(job.scratch / d, 0755);
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) sys::throw_errno("pipe2");
-    sys::unique_fd r(p[0]), w(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) sys::throw_errno("fork");
-    if (pid == 0) {
-        r.reset();
-        try {
-            child_main(job);
-            ::_exit(0);
-        } catch (const std::exception& e) {
-            std::string msg = e.what();
-            [[maybe_unused]] auto n = ::write(w.get(), msg.data(), msg.size());
-            ::_exit(1);
-        }
-    }
-    w.reset();
-    std::string err = sys::read_fd(r.get());
-    int status = 0;
-    sys::retry_eintr([&] { return ::waitpid(pid, &status, 0); });
+    auto child = sys::fork_child([&] { child_main(job); });
+    auto err = sys::wait_child(child, "the file operation");
     if (!err.empty()) {
         if (err.rfind(job.where + ":", 0) == 0) throw_error(Errc::failed, err);
         throw_error(Errc::failed, job.where + ": " + err);
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw_error(Errc::failed, job.where + ": the file operation failed");
     return job.scratch / "upper";
 }
 

@@ -18,6 +18,7 @@
 #include "container/engine.hpp"
 #include "images/store.hpp"
 #include "runtime/mounts.hpp"
+#include "sys/child.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
 #include "sys/strings.hpp"
@@ -186,39 +187,9 @@ void extract_tar(int fd, const std::string& dir, bool keep_owner) {
 
 namespace {
 
-// fn in a forked child; its error comes back as the exception's text.
-struct Child {
-    pid_t pid = -1;
-    sys::unique_fd err;
-};
-
-Child fork_child(const std::function<void()>& fn, std::initializer_list<int> close_in_child) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) sys::throw_errno("pipe2");
-    sys::unique_fd r(p[0]), w(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) sys::throw_errno("fork");
-    if (pid == 0) {
-        r.reset();
-        for (int fd : close_in_child) ::close(fd);
-        try {
-            fn();
-            ::_exit(0);
-        } catch (const std::exception& e) {
-            std::string msg = e.what();
-            [[maybe_unused]] auto n = ::write(w.get(), msg.data(), msg.size());
-            ::_exit(1);
-        }
-    }
-    return Child{pid, std::move(r)};
-}
-
-void wait_child(Child& c, const std::string& what) {
-    std::string err = sys::read_fd(c.err.get());
-    int status = 0;
-    sys::retry_eintr([&] { return ::waitpid(c.pid, &status, 0); });
+void check_child(sys::Child& c, std::string_view what) {
+    auto err = sys::wait_child(c, what);
     if (!err.empty()) throw Error(Errc::failed, err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(Errc::failed, what + " failed");
 }
 
 std::string read_line(int fd) {
@@ -307,7 +278,7 @@ void Engine::copy_from(const std::string& id_or_name, const std::string& src, co
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) sys::throw_errno("socketpair");
     sys::unique_fd ours(sv[0]), theirs(sv[1]);
     std::string path = src.empty() || src[0] != '/' ? "/" + src : src;
-    auto child = fork_child(
+    auto child = sys::fork_child(
         [&] {
             enter_rootfs(c, mnt.path().string());
             struct stat sb;
@@ -325,28 +296,28 @@ void Engine::copy_from(const std::string& id_or_name, const std::string& src, co
     theirs.reset();
     std::string kind = read_line(ours.get());
     if (kind.empty()) {
-        wait_child(child, "copying from the container");
+        check_child(child, "copying from the container");
         throw Error(Errc::failed, "copying from the container failed");
     }
     auto source = source_of(path, kind == "d");
     if (dest == "-") {
         write_line(ours.get(), source.base.empty() ? "." : source.base);
         copy_fd(ours.get(), STDOUT_FILENO);
-        wait_child(child, "copying from the container");
+        check_child(child, "copying from the container");
         return;
     }
     auto decision = decide_copy(source, dest, dest_state(dest));
     if (!decision.placement) {
         write_line(ours.get(), "");
         ours.reset();
-        wait_child(child, "copying from the container");
+        check_child(child, "copying from the container");
         throw Error(Errc::invalid, decision.error);
     }
     write_line(ours.get(), decision.placement->name);
-    auto extractor = fork_child([&] { extract_tar(ours.get(), decision.placement->dir, o.archive); }, {});
+    auto extractor = sys::fork_child([&] { extract_tar(ours.get(), decision.placement->dir, o.archive); }, {});
     ours.reset();
-    wait_child(extractor, "extracting the copy");
-    wait_child(child, "copying from the container");
+    check_child(extractor, "extracting the copy");
+    check_child(child, "copying from the container");
 }
 
 void Engine::copy_to(const std::string& id_or_name, const std::string& src, const std::string& dest, const CopyOptions& o) {
@@ -366,7 +337,7 @@ void Engine::copy_to(const std::string& id_or_name, const std::string& src, cons
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) sys::throw_errno("socketpair");
     sys::unique_fd ours(sv[0]), theirs(sv[1]);
     std::string target = dest.empty() || dest[0] != '/' ? "/" + dest : dest;
-    auto child = fork_child(
+    auto child = sys::fork_child(
         [&] {
             enter_rootfs(c, mnt.path().string());
             auto st = dest_state(target);
@@ -387,13 +358,13 @@ void Engine::copy_to(const std::string& id_or_name, const std::string& src, cons
     std::string name = read_line(ours.get());
     if (name.empty()) {
         ours.reset();
-        wait_child(child, "copying into the container");
+        check_child(child, "copying into the container");
         throw Error(Errc::failed, "copying into the container failed");
     }
     if (from_stdin) copy_fd(STDIN_FILENO, ours.get());
     else write_tree_tar(src, name, ours.get(), o.follow_link);
     ours.reset();
-    wait_child(child, "copying into the container");
+    check_child(child, "copying into the container");
 }
 
 }  // namespace berth::container

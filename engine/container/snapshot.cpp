@@ -21,6 +21,7 @@
 #include "images/store.hpp"
 #include "runtime/attach.hpp"
 #include "runtime/mounts.hpp"
+#include "sys/child.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
@@ -34,31 +35,14 @@ namespace {
 // child's error comes back as text. fn must only do work that outlives no state of the parent.
 void with_readonly_rootfs(const std::vector<std::string>& lowers, const std::string& mountpoint,
                           const std::function<void(const std::string&)>& fn) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) sys::throw_errno("pipe2");
-    sys::unique_fd r(p[0]), w(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) sys::throw_errno("fork");
-    if (pid == 0) {
-        r.reset();
-        try {
+    sys::run_in_child(
+        [&] {
             if (::unshare(CLONE_NEWNS) < 0) sys::throw_errno("unshare", "CLONE_NEWNS");
             if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) sys::throw_errno("mount", "/ MS_REC|MS_PRIVATE");
             runtime::mount_overlay(lowers, "", "", mountpoint);
             fn(mountpoint);
-            ::_exit(0);
-        } catch (const std::exception& e) {
-            std::string msg = e.what();
-            [[maybe_unused]] auto n = ::write(w.get(), msg.data(), msg.size());
-            ::_exit(1);
-        }
-    }
-    w.reset();
-    std::string err = sys::read_fd(r.get());
-    int status = 0;
-    sys::retry_eintr([&] { return ::waitpid(pid, &status, 0); });
-    if (!err.empty()) throw Error(Errc::failed, err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(Errc::failed, "reading the container's filesystem failed");
+        },
+        "reading the container's filesystem");
 }
 
 std::string json_array(const std::vector<std::string>& v) { return json(v).dump(); }
