@@ -48,6 +48,12 @@ if [ ! -s "$saved" ]; then
   find "$cache" -maxdepth 1 -name 'webapp-images-*.tar' ! -path "$saved" -delete
 fi
 
+net_id=$(b network inspect -f '{{.Id}}' webapp_default)
+subnet=$(b network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' webapp_default)
+[ -n "$subnet" ] || fail "webapp_default has no subnet"
+prefix="berth-$(printf %s "$ROOT" | sha256sum | cut -c1-8)"
+assert_contains "$(nft list table ip "$prefix")" "tcp . $port :" "the published port is in the root's nft table"
+
 ps_out=$(c ps)
 for s in web app db cache; do
   assert_contains "$ps_out" "webapp-$s-1" "compose ps lists $s"
@@ -85,10 +91,13 @@ assert_eq "$(b ps -aq | wc -l)" 0 "no containers after down -v"
 assert_eq "$(b volume ls -q)" "" "no volumes after down -v"
 assert_eq "$(b network ls --format '{{.Name}}' | grep -v -x -e bridge -e host -e none || true)" "" "no project network"
 assert_eq "$(grep -c -e "$ROOT" -e "$RUN" /proc/self/mountinfo || true)" 0 "no mounts left"
-prefix="berth-$(printf %s "$ROOT" | sha256sum | cut -c1-8)"
+! ip link show "br-${net_id:0:12}" >/dev/null 2>&1 || fail "the project's bridge is left"
+# The root's table stays while its default bridge does (the builds' RUN containers used it);
+# nothing of the project may be left in it.
 rules=$(nft list table ip "$prefix" 2>/dev/null || true)
-assert_not_contains "$rules" "dport $port" "no port-forwarding rule left"
-assert_not_contains "$rules" "br-" "no rule for the project bridge left"
+assert_not_contains "$rules" "tcp . $port :" "no published port left in nft"
+assert_not_contains "$rules" "br-${net_id:0:12}" "no rule for the project's bridge left"
+assert_not_contains "$rules" "$subnet" "no rule for the project's subnet left"
 pgrep -f "berth-shim $RUN" >/dev/null && fail "a shim is still running"
 ! curl -fsS -m 2 "$url/" >/dev/null 2>&1 || fail "port $port still answers"
 echo "ok: $SCENARIO"

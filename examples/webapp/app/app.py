@@ -10,6 +10,7 @@ Settings come from the environment (the compose file's env_file, webapp.env).
 """
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -126,6 +127,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # As the container's pid 1, SIGTERM's default action does nothing: stop on it explicitly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     init_schema()
     print(f"app listening on :{PORT} (db {DB['host']}, cache {CACHE.connection_pool.connection_kwargs['host']})",
           flush=True)
