@@ -3,11 +3,13 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "build/build.hpp"
 #include "cli/compose_ops.hpp"
 #include "compose/executor.hpp"
 #include "compose/graph.hpp"
@@ -49,6 +51,28 @@ compose::UpOptions up_options(const UpFlags& f) {
         o.scale[svc] = static_cast<int>(*num);
     }
     return o;
+}
+
+// A service's `build:` section as `berth build` options; tags the image Compose names.
+void build_service(Context& ctx, const compose::Service& svc, const std::string& image) {
+    const auto& b = *svc.build;
+    build::BuildOptions bo;
+    bo.context = b.context;
+    if (!b.dockerfile_inline.empty()) bo.dockerfile_inline = b.dockerfile_inline;
+    else if (!b.dockerfile.empty())
+        bo.dockerfile = std::filesystem::path(b.dockerfile).is_absolute() ? std::filesystem::path(b.dockerfile)
+                                                                          : std::filesystem::path(b.context) / b.dockerfile;
+    for (auto& [k, v] : b.args)
+        if (v) bo.args[k] = *v;
+    bo.target = b.target;
+    bo.tags = {image};
+    bo.tags.insert(bo.tags.end(), b.tags.begin(), b.tags.end());
+    bo.labels = b.labels;
+    bo.no_cache = b.no_cache.value_or(false);
+    if (!b.network.empty()) bo.network = b.network;
+    container::Engine engine(ctx.paths());
+    auto r = build::build(engine, bo);
+    for (auto& w : r.warnings) std::cerr << "service \"" << svc.name << "\": " << w << "\n";
 }
 
 void print_plan(const compose::Plan& plan) {
@@ -155,10 +179,10 @@ void run_up(Context& ctx, UpFlags& f) {
     if (f.wait_timeout > 0) eo.wait_timeout_ns = static_cast<std::int64_t>(f.wait_timeout) * 1'000'000'000;
     eo.progress = progress_printer();
     eo.cancel = &interrupted;
-    // Image hooks: `build:` services need engine/build (berth build, in progress) and missing
-    // images a registry client; until they land, execute() refuses such plans up front, naming
-    // the services. Plug them in here: hooks.build = [&](const compose::Service&, const std::string& image) {...}.
+    // Image hooks: `build:` services go through engine/build (berth build); pulling needs a
+    // registry client, so until one lands execute() refuses plans that pull, naming the services.
     compose::ExecHooks hooks;
+    hooks.build = [&ctx](const compose::Service& svc, const std::string& image) { build_service(ctx, svc, image); };
     try {
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
     } catch (...) {

@@ -191,6 +191,25 @@ assert_eq "$(b ps -a --format '{{.Names}}' | grep -c -- '-app-run-' || true)" 0 
 g down -t 1 >/dev/null 2>&1
 assert_eq "$(b ps -a --format '{{.Names}}' | grep -c "^${proj}g-" || true)" 0 "down of the second project"
 
+# --- build: sections go through berth build -------------------------------------------------------
+mkdir -p "$WORK/bld"
+printf 'FROM busybox\nCOPY msg /msg\nCMD ["cat", "/msg"]\n' >"$WORK/bld/Dockerfile"
+echo built-by-compose >"$WORK/bld/msg"
+cat >"$WORK/bld/compose.yaml" <<EOF
+name: ${proj}b
+services:
+  app:
+    build: .
+    network_mode: none
+EOF
+on_exit "cd '$WORK/bld' && '$BERTH' --root '$ROOT' --run-dir '$RUN' compose down --rmi local"
+(cd "$WORK/bld" && b compose up -d >/dev/null 2>&1) || fail "up of a service with a build section"
+assert_eq "$(b images -q "${proj}b-app" | wc -l)" 1 "the image is tagged <project>-<service>"
+eventually 5 sh -c "$BERTH --root $ROOT --run-dir $RUN logs ${proj}b-app-1 | grep -q built-by-compose"
+assert_not_contains "$(cd "$WORK/bld" && b compose --dry-run up -d)" "build image" "a built image is not rebuilt"
+(cd "$WORK/bld" && b compose down --rmi local >/dev/null 2>&1)
+assert_eq "$(b images -q "${proj}b-app" | wc -l)" 0 "down --rmi local removes it"
+
 # --- named volumes, once the engine mounts them -------------------------------------------------
 volumes_wired=false
 b run --rm --name "probe-$$" --network none -v "probe-$$:/x" busybox true >/dev/null 2>&1 && volumes_wired=true
