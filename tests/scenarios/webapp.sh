@@ -74,6 +74,22 @@ assert_eq "$(curl -fsS -m 10 "$url/api/notes" | jq -r --argjson id "$id" '.notes
   "$note" "the row reads back through the API"
 assert_contains "$(c exec -T db mariadb -N webapp -e 'SELECT text FROM notes')" "$note" "the row is in mariadb"
 expect_fail c exec -T web sh -c 'echo x >> /etc/nginx/nginx.conf'
+
+# The page as a person sees it: headless Chromium runs its script, which shows the counter
+# (one more visit) and the row; the screenshot is kept for a look.
+if command -v chromium >/dev/null 2>&1; then
+  chrome=(chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$WORK/chromium"
+          --virtual-time-budget=5000)
+  dom=$("${chrome[@]}" --dump-dom "$url/" 2>/dev/null)
+  assert_contains "$dom" "id=\"visits\">$((v2 + 1))</span>" "the page shows the visit counter"
+  assert_contains "$dom" "<td>$note</td>" "the page shows the row"
+  shot=${BERTH_SCREENSHOT:-/tmp/berth-webapp-screenshot.png}
+  "${chrome[@]}" --window-size=900,650 --screenshot="$shot" "$url/" >/dev/null 2>&1 || fail "screenshot"
+  [ -s "$shot" ] || fail "no screenshot in $shot"
+  echo "screenshot of the page: $shot"
+else
+  echo "note: no chromium (tests/install-deps installs it); the page's screenshot is skipped"
+fi
 assert_contains "$(c logs app)" "POST /api/notes" "app's log has the request"
 
 # --- down keeps the named volume, up finds the row ----------------------------------------------
