@@ -13,19 +13,6 @@
 namespace berth::cli {
 namespace {
 
-std::string ports_text(const container::Container& c, const std::optional<container::NetworkState>& ns, bool running) {
-    std::vector<std::string> parts;
-    std::set<std::string> published;
-    if (ns && running)
-        for (auto& p : ns->ports) {
-            std::string host = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
-            parts.push_back(host + ":" + p.host_port + "->" + p.container_port);
-            published.insert(p.container_port);
-        }
-    for (auto& e : c.config.exposed_ports)
-        if (!published.count(e)) parts.push_back(e);
-    return str::join(parts, ", ");
-}
 
 struct PsFlags {
     bool all = false, quiet = false, services = false, no_trunc = false, orphans = true;
@@ -85,7 +72,7 @@ void run_ps(Context& ctx, const PsFlags& f) {
                       {"Name", c.name},
                       {"Names", c.name},
                       {"Networks", str::join(nets, ",")},
-                      {"Ports", ports_text(c, ns, running)},
+                      {"Ports", container::ports_text(c, ns, running)},
                       {"Project", target.name},
                       {"Publishers", publishers},
                       {"RunningFor", str::human_duration_ns(now - c.created) + " ago"},

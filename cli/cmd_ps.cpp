@@ -55,19 +55,6 @@ std::string go_quote(const std::string& s) {
     return out + "\"";
 }
 
-std::string ports_text(const container::Container& c, const std::optional<container::NetworkState>& ns, bool running) {
-    std::vector<std::string> parts;
-    std::set<std::string> published;
-    if (ns && running)
-        for (auto& p : ns->ports) {
-            std::string host = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
-            parts.push_back(host + ":" + p.host_port + "->" + p.container_port);
-            published.insert(p.container_port);
-        }
-    for (auto& e : c.config.exposed_ports)
-        if (!published.count(e)) parts.push_back(e);
-    return str::join(parts, ", ");
-}
 
 bool match_filter(const std::string& f, const container::Container& c, const store::State& st, images::Store& imgs) {
     auto [k, v0] = str::split_once(f, '=');
@@ -163,7 +150,7 @@ void add_ps(CLI::App* parent, Context& ctx, const std::string& name, bool alias)
                           {"Mounts", str::join(mounts, ",")},
                           {"Names", c.name},
                           {"Networks", str::join(nets, ",")},
-                          {"Ports", ports_text(c, ns, running)},
+                          {"Ports", container::ports_text(c, ns, running)},
                           {"RunningFor", str::human_duration_ns(now - c.created) + " ago"},
                           {"Size", "0B"},
                           {"State", st.status},

@@ -140,26 +140,8 @@ bool IgnoreRules::excluded(std::string_view rel) const {
 
 namespace {
 
-std::vector<std::string> dir_names(int dfd) {
-    int dup = ::openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dup < 0) sys::throw_errno("openat", ".");
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-        ::close(dup);
-        sys::throw_errno("fdopendir", ".");
-    }
-    std::vector<std::string> out;
-    while (dirent* e = ::readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n != "." && n != "..") out.emplace_back(n);
-    }
-    ::closedir(d);
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 void walk(int dfd, const std::string& prefix, const IgnoreRules& rules, std::vector<Entry>& out) {
-    for (auto& name : dir_names(dfd)) {
+    for (auto& name : sys::list_dir_at(dfd)) {
         std::string rel = prefix.empty() ? name : prefix + "/" + name;
         struct stat st;
         if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) sys::throw_errno("fstatat", rel);

@@ -254,19 +254,7 @@ fs::path run_fs_job(const FsJob& job) {
 namespace {
 
 void clamp_at(int dfd, std::int64_t epoch) {
-    int dup = ::openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dup < 0) sys::throw_errno("openat", ".");
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-        ::close(dup);
-        sys::throw_errno("fdopendir", ".");
-    }
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-        std::string_view n = e->d_name;
-        if (n != "." && n != "..") names.emplace_back(n);
-    }
-    ::closedir(d);
+    auto names = sys::list_dir_at(dfd);
     for (auto& n : names) {
         struct stat st;
         if (::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) sys::throw_errno("fstatat", n);

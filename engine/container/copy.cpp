@@ -219,12 +219,6 @@ CopyDestState dest_state(const std::string& dest) {
     return st;
 }
 
-bool source_is_dir(const std::string& path, bool follow) {
-    struct stat sb;
-    if ((follow ? ::stat(path.c_str(), &sb) : ::lstat(path.c_str(), &sb)) < 0) sys::throw_errno("stat", path);
-    return S_ISDIR(sb.st_mode);
-}
-
 CopySource source_of(const std::string& path, bool is_dir) {
     CopySource s;
     s.is_dir = is_dir;

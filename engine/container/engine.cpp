@@ -1,5 +1,7 @@
 #include "container/engine.hpp"
 
+#include <set>
+
 #include "images/store.hpp"
 #include "network/network.hpp"
 #include "sys/strings.hpp"
@@ -50,6 +52,20 @@ std::string status_text(const store::State& s, std::int64_t now_ns) {
     if (s.status == "exited" && s.finished_at) return "Exited (" + std::to_string(s.exit_code) + ") " + ago(s.finished_at) + " ago";
     if (s.status == "dead") return "Dead";
     return "Created";
+}
+
+std::string ports_text(const Container& c, const std::optional<NetworkState>& ns, bool running) {
+    std::vector<std::string> parts;
+    std::set<std::string> published;
+    if (ns && running)
+        for (auto& p : ns->ports) {
+            std::string host = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
+            parts.push_back(host + ":" + p.host_port + "->" + p.container_port);
+            published.insert(p.container_port);
+        }
+    for (auto& e : c.config.exposed_ports)
+        if (!published.count(e)) parts.push_back(e);
+    return str::join(parts, ", ");
 }
 
 }  // namespace berth::container

@@ -183,6 +183,10 @@ private:
 // Docker's STATUS column: "Up 5 seconds (healthy)", "Exited (0) 3 minutes ago", "Created".
 std::string status_text(const store::State& s, std::int64_t now_ns);
 
+// Docker's PORTS column: published ports while running ("0.0.0.0:8080->80/tcp"), then exposed
+// ports not published ("443/tcp").
+std::string ports_text(const Container& c, const std::optional<NetworkState>& ns, bool running);
+
 // The container's record + state + network state as `docker inspect` prints it (compact JSON
 // in Docker's key order).
 std::string inspect_json(const Container& c, const store::State& s, const std::optional<NetworkState>& net,

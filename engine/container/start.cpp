@@ -111,15 +111,17 @@ void Engine::release_run(const Container& c) {
         networks().unpublish(c.id);
     } catch (...) {
     }
-    // Every endpoint the store holds for the container, not only those network.json names: a
-    // start that failed after attaching but before writing network.json has some too.
+    // network.json is written once every attachment is made; a start that failed before it
+    // may have attached some, which only the network store knows.
     std::set<std::string> attached;
-    if (net)
+    if (net) {
         for (auto& [name, ep] : net->networks) attached.insert(name);
-    try {
-        for (auto& n : networks().list())
-            if (n.endpoints.count(c.id)) attached.insert(n.name);
-    } catch (...) {
+    } else {
+        try {
+            for (auto& n : networks().list())
+                if (n.endpoints.count(c.id)) attached.insert(n.name);
+        } catch (...) {
+        }
     }
     for (auto& name : attached) {
         try {

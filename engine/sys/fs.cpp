@@ -201,13 +201,10 @@ void remove_tree(const fs::path& path) {
     }
 }
 
-std::vector<std::string> list_dir(const fs::path& path) {
+namespace {
+// Reads and closes d: its entry names without "." and "..", sorted.
+std::vector<std::string> read_names(DIR* d) {
     std::vector<std::string> out;
-    DIR* d = ::opendir(path.c_str());
-    if (!d) {
-        if (errno == ENOENT) return out;
-        throw_errno("opendir", path.string());
-    }
     while (dirent* e = ::readdir(d)) {
         std::string_view n = e->d_name;
         if (n == "." || n == "..") continue;
@@ -216,6 +213,27 @@ std::vector<std::string> list_dir(const fs::path& path) {
     ::closedir(d);
     std::sort(out.begin(), out.end());
     return out;
+}
+}  // namespace
+
+std::vector<std::string> list_dir(const fs::path& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) {
+        if (errno == ENOENT) return {};
+        throw_errno("opendir", path.string());
+    }
+    return read_names(d);
+}
+
+std::vector<std::string> list_dir_at(int dfd) {
+    int dup = ::openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dup < 0) throw_errno("openat", ".");
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+        ::close(dup);
+        throw_errno("fdopendir", ".");
+    }
+    return read_names(d);
 }
 
 namespace {

@@ -44,6 +44,8 @@ void remove_tree_at(int dirfd, const std::string& name);
 
 // Sorted names in a directory ("." and ".." left out); empty if it does not exist.
 std::vector<std::string> list_dir(const fs::path& path);
+// The entries of the directory open at dfd (any open fd of it), "." and ".." left out, sorted.
+std::vector<std::string> list_dir_at(int dfd);
 
 // Disk usage of a tree in bytes (allocated blocks, hardlinks counted once), like du.
 std::uint64_t disk_usage(const fs::path& path);
