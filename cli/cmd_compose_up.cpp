@@ -9,7 +9,6 @@
 #include <set>
 #include <thread>
 
-#include "build/build.hpp"
 #include "cli/compose_ops.hpp"
 #include "compose/executor.hpp"
 #include "compose/graph.hpp"
@@ -51,28 +50,6 @@ compose::UpOptions up_options(const UpFlags& f) {
         o.scale[svc] = static_cast<int>(*num);
     }
     return o;
-}
-
-// A service's `build:` section as `berth build` options; tags the image Compose names.
-void build_service(Context& ctx, const compose::Service& svc, const std::string& image) {
-    const auto& b = *svc.build;
-    build::BuildOptions bo;
-    bo.context = b.context;
-    if (!b.dockerfile_inline.empty()) bo.dockerfile_inline = b.dockerfile_inline;
-    else if (!b.dockerfile.empty())
-        bo.dockerfile = std::filesystem::path(b.dockerfile).is_absolute() ? std::filesystem::path(b.dockerfile)
-                                                                          : std::filesystem::path(b.context) / b.dockerfile;
-    for (auto& [k, v] : b.args)
-        if (v) bo.args[k] = *v;
-    bo.target = b.target;
-    bo.tags = {image};
-    bo.tags.insert(bo.tags.end(), b.tags.begin(), b.tags.end());
-    bo.labels = b.labels;
-    bo.no_cache = b.no_cache.value_or(false);
-    if (!b.network.empty()) bo.network = b.network;
-    container::Engine engine(ctx.paths());
-    auto r = build::build(engine, bo);
-    for (auto& w : r.warnings) std::cerr << "service \"" << svc.name << "\": " << w << "\n";
 }
 
 void print_plan(const compose::Plan& plan) {
@@ -182,7 +159,7 @@ void run_up(Context& ctx, UpFlags& f) {
     // Image hooks: `build:` services go through engine/build (berth build); pulling needs a
     // registry client, so until one lands execute() refuses plans that pull, naming the services.
     compose::ExecHooks hooks;
-    hooks.build = [&ctx](const compose::Service& svc, const std::string& image) { build_service(ctx, svc, image); };
+    hooks.build = [&ctx, &project](const compose::Service& svc, const std::string& image) { build_service(ctx, project, svc, image); };
     try {
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
     } catch (...) {

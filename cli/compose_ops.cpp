@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
+#include "build/build.hpp"
+#include "compose/transform.hpp"
 #include "sys/error.hpp"
 #include "sys/strings.hpp"
 
@@ -61,6 +64,48 @@ std::function<void(const std::string&)> progress_printer() {
 std::string short_name(const std::string& project, const std::string& name) {
     if (name.rfind(project + "-", 0) == 0) return name.substr(project.size() + 1);
     return name;
+}
+
+void build_service(Context& ctx, const compose::Project& project, const compose::Service& svc, const std::string& image,
+                   const ServiceBuildFlags& flags) {
+    const auto& b = *svc.build;
+    if (compose::is_remote_context(b.context))
+        throw Error(Errc::unsupported, "service \"" + svc.name + "\": build context " + b.context +
+                                           " is a URL or git repository; berth builds from local directories only");
+    build::BuildOptions bo;
+    bo.context = b.context;
+    if (!b.dockerfile_inline.empty()) bo.dockerfile_inline = b.dockerfile_inline;
+    else if (!b.dockerfile.empty())
+        bo.dockerfile = std::filesystem::path(b.dockerfile).is_absolute() ? std::filesystem::path(b.dockerfile)
+                                                                          : std::filesystem::path(b.context) / b.dockerfile;
+    // Compose: the service's args, then --build-arg over them; names without a value take the
+    // project environment's (OS + .env), and are left out when it has none.
+    auto args = b.args;
+    for (auto& [k, v] : flags.args) args[k] = v;
+    for (auto& [k, v] : args) {
+        if (v) {
+            bo.args[k] = *v;
+        } else if (auto it = project.environment.find(k); it != project.environment.end()) {
+            bo.args[k] = it->second;
+        }
+    }
+    bo.target = b.target;
+    bo.tags = {image};
+    bo.tags.insert(bo.tags.end(), b.tags.begin(), b.tags.end());
+    bo.labels = b.labels;
+    bo.labels[compose::labels::version] = BERTH_VERSION;
+    bo.labels[compose::labels::project] = project.name;
+    bo.labels[compose::labels::service] = svc.name;
+    bo.no_cache = flags.no_cache || b.no_cache.value_or(false);
+    if (!b.network.empty()) bo.network = b.network;
+    if (flags.pull || b.pull.value_or(false))
+        std::cerr << "WARNING: service \"" << svc.name
+                  << "\": pull is ignored: berth build has no registry client yet and uses the base images in the local store as they are\n";
+    if (!flags.quiet && compose_flags().progress != "quiet")
+        bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
+    container::Engine engine(ctx.paths());
+    auto r = build::build(engine, bo);
+    for (auto& w : r.warnings) std::cerr << "service \"" << svc.name << "\": " << w << "\n";
 }
 
 }  // namespace berth::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers the `compose` subcommands share: the project (or just its name, for commands that
 // work from labels when no compose file is around), its containers, progress output.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,20 @@ std::function<void(const std::string&)> progress_printer();
 
 // The container name without "<project>-" (Compose's log prefix, "web-1").
 std::string short_name(const std::string& project, const std::string& container_name);
+
+// What `compose build` adds to a service's `build:` section (up --build uses the defaults).
+struct ServiceBuildFlags {
+    bool no_cache = false, pull = false, quiet = false;
+    // --build-arg K=V over the service's args; nullopt (a bare K): from the project environment.
+    std::map<std::string, std::optional<std::string>> args;
+};
+
+// Builds the service's image through engine/build as Compose does: tagged `image` (the service's
+// `image:` or <project>-<service>) and build.tags; build.labels plus Compose's project, service
+// and version labels; build args of the service then the flags', bare names resolved from the
+// project environment. Progress lines go to stderr unless quiet.
+void build_service(Context& ctx, const compose::Project& project, const compose::Service& svc, const std::string& image,
+                   const ServiceBuildFlags& flags = {});
 
 }  // namespace berth::cli
 
