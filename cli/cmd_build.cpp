@@ -32,7 +32,7 @@ std::map<std::string, std::string> key_values(const std::vector<std::string>& in
 
 void add_build_command(CLI::App* parent, Context& ctx) {
     struct Opts {
-        std::vector<std::string> tags, build_args, labels;
+        std::vector<std::string> tags, build_args, labels, secrets;
         std::string file, target, network = "default", progress = "auto", context, platform;
         bool no_cache = false, quiet = false, pull = false, rm = true, force_rm = false;
     };
@@ -42,6 +42,8 @@ void add_build_command(CLI::App* parent, Context& ctx) {
     cmd->add_option("-f,--file", o->file, "Name of the Dockerfile (default: \"PATH/Dockerfile\")");
     cmd->add_option("--build-arg", o->build_args, "Set build-time variables")->allow_extra_args(false);
     cmd->add_option("--label", o->labels, "Set metadata for an image")->allow_extra_args(false);
+    cmd->add_option("--secret", o->secrets, "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")")
+        ->allow_extra_args(false);
     cmd->add_option("--target", o->target, "Set the target build stage to build");
     cmd->add_flag("--no-cache", o->no_cache, "Do not use cache when building the image");
     cmd->add_flag("--pull", o->pull, "Always attempt to pull a newer version of the image");
@@ -67,6 +69,7 @@ void add_build_command(CLI::App* parent, Context& ctx) {
         bo.target = o->target;
         bo.no_cache = o->no_cache;
         bo.network = o->network;
+        for (auto& sec : o->secrets) bo.secrets.push_back(build::parse_secret_flag(sec));
         std::optional<sys::TempDir> empty_ctx;
         if (o->context == "-") {
             // `berth build - < Dockerfile`: the Dockerfile from stdin, an empty context.
@@ -80,7 +83,8 @@ void add_build_command(CLI::App* parent, Context& ctx) {
             if (o->file == "-") bo.dockerfile_inline = sys::read_fd(STDIN_FILENO);
         }
         if (o->pull)
-            std::cerr << "WARNING: --pull: berth build uses the base images in the local store (pull or load them first)\n";
+            std::cerr << "WARNING: --pull is ignored: berth build has no registry client yet and uses the base images in the "
+                         "local store as they are (pull or load newer ones first)\n";
         bool quiet = o->quiet || o->progress == "quiet";
         if (!quiet) bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
         container::Engine engine(ctx.paths());
@@ -111,8 +115,10 @@ void add_builder_commands(CLI::App& app, Context& ctx) {
         container::Engine engine(ctx.paths());
         auto before = sys::disk_usage(ctx.paths().images());
         auto r = build::prune_cache(engine);
+        int mounts = build::prune_cache_mounts(ctx.paths().builder());
         auto after = sys::disk_usage(ctx.paths().images());
         for (auto& c : r.containers) std::cout << "Deleted build container: " << c << "\n";
+        if (mounts) std::cout << "Deleted cache mounts: " << mounts << "\n";
         if (!r.deleted.empty()) {
             std::cout << "Deleted build cache objects:\n";
             for (auto& d : r.deleted) std::cout << d << "\n";

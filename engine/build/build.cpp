@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <set>
@@ -14,6 +15,7 @@
 #include "build/context.hpp"
 #include "build/dockerfile.hpp"
 #include "build/fsop.hpp"
+#include "build/run_mount.hpp"
 #include "build/shell_lex.hpp"
 #include "container/engine.hpp"
 #include "images/changeset.hpp"
@@ -25,6 +27,7 @@
 #include "images/source.hpp"
 #include "images/store.hpp"
 #include "sys/error.hpp"
+#include "sys/copy_tree.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
 #include "sys/strings.hpp"
@@ -103,6 +106,38 @@ void remove_stubs(const std::filesystem::path& upper, const std::vector<std::fil
             continue;
         }
         if (::unlinkat(fd.get(), rel, empty_dir ? AT_REMOVEDIR : 0) < 0) sys::throw_errno("unlinkat", (upper / rel).string());
+    }
+}
+
+// A RUN's mount targets that the runtime had to create (the target itself, and the parents the
+// image lacked) are removed from its changes when they are still empty, so nothing of a mount
+// reaches the layer: deepest first; a parent the image has goes only when it is an empty,
+// non-opaque copy-up with the lower's owner and mode (only its mtime moved).
+void remove_mount_stubs(const std::filesystem::path& upper, const std::vector<std::filesystem::path>& layers,
+                        std::vector<std::string> targets) {
+    std::sort(targets.begin(), targets.end(), [](auto& a, auto& b) { return a.size() > b.size(); });
+    auto fd = sys::open_path(upper, O_RDONLY | O_DIRECTORY);
+    for (auto rel : targets) {
+        while (!rel.empty()) {
+            struct stat st;
+            if (::fstatat(fd.get(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) break;
+            bool dir = S_ISDIR(st.st_mode);
+            if (!(S_ISREG(st.st_mode) && st.st_size == 0) && !(dir && sys::list_dir(upper / rel).empty())) break;
+            if (dir) {
+                char v[2] = {};
+                if (::getxattr((upper / rel).c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y') break;
+            }
+            if (in_layers(layers, rel)) {
+                struct stat low{};
+                for (auto& l : layers)
+                    if (::lstat((l / rel).c_str(), &low) == 0) break;
+                if (!dir || !S_ISDIR(low.st_mode) || low.st_mode != st.st_mode || low.st_uid != st.st_uid || low.st_gid != st.st_gid)
+                    break;
+            }
+            if (::unlinkat(fd.get(), rel.c_str(), dir ? AT_REMOVEDIR : 0) < 0) sys::throw_errno("unlinkat", (upper / rel).string());
+            auto slash = rel.rfind('/');
+            rel = slash == std::string::npos ? "" : rel.substr(0, slash);
+        }
     }
 }
 
@@ -275,6 +310,16 @@ private:
     void run_stage(const Stage& s, bool several);
     void dispatch(State& st, const Instruction& ins);
     void do_run(State& st, const Instruction& ins);
+    struct PreparedMount {
+        RunMount m;
+        std::string target;                   // absolute in the container
+        std::optional<images::Image> image;   // from= an image or stage
+        std::vector<CopyItem> items;          // from the context
+        bool multiple = false;
+    };
+    std::vector<PreparedMount> run_mounts(State& st, const Instruction& ins, std::string& key_part);
+    std::filesystem::path materialise(const PreparedMount& pm, const Instruction& ins, const std::filesystem::path& scratch);
+    std::optional<std::string> secret_value(const std::string& id);
     void do_copy(State& st, const Instruction& ins, bool add);
     void do_workdir(State& st, const Instruction& ins);
     void do_arg(State& st, const Instruction& ins);
@@ -332,6 +377,23 @@ std::vector<int> Builder::needed(int target) {
         for (auto& o : stages_.stages)
             if (o.index < i && !o.name.empty() && o.name == lower) todo.push_back(o.index);
         for (auto& ins : s.steps) {
+            if (ins.keyword == "RUN") {
+                for (auto& f : ins.flags) {
+                    if (f.name != "mount") continue;
+                    RunMount m;
+                    try {
+                        m = parse_run_mount(process_word(f.value, meta_, df_.escape));
+                    } catch (const Error& e) {
+                        fail(ins, e.what());
+                    }
+                    if (m.from.empty()) continue;
+                    int r = stage_ref(m.from, i);
+                    if (r >= 0) todo.push_back(r);
+                    else if (stage_ref(m.from, static_cast<int>(stages_.stages.size())) >= 0)
+                        fail(ins, "RUN --mount from=" + m.from + ": a stage can only mount an earlier stage");
+                }
+                continue;
+            }
             auto from = ins.flag("from");
             if (ins.keyword != "COPY" || !from) continue;
             std::string f;
@@ -364,6 +426,9 @@ BuildResult Builder::run() {
     if (opts_.network != "bridge" && opts_.network != "host" && opts_.network != "none" && opts_.network != "default")
         throw_error(Errc::invalid, "network mode \"" + opts_.network + "\" not supported by berth build (bridge, host or none)");
     if (!sys::is_dir(opts_.context)) throw_error(Errc::invalid, "unable to prepare context: path \"" + opts_.context.string() + "\" not found");
+    for (auto& sec : opts_.secrets)
+        if (!sec.file.empty() && ::access(sec.file.c_str(), R_OK) < 0)
+            throw_error(Errc::invalid, "secret " + sec.id + ": cannot read " + sec.file + ": " + std::strerror(errno));
 
     auto t0 = sys::monotonic_ns();
     std::string text;
@@ -749,9 +814,23 @@ void Builder::do_copy(State& st, const Instruction& ins, bool add) {
         if (m.empty() || *end || v > 07777) fail(ins, "invalid --chmod value \"" + m + "\": an octal mode is expected (symbolic modes are not supported)");
         job.chmod = static_cast<unsigned>(v);
     }
-    for (auto& f : ins.flags)
-        if (f.name == "parents" || f.name == "exclude" || f.name == "keep-git-dir")
-            fail(ins, name + " --" + f.name + " is not supported by berth build yet");
+    // --link gives the same files (a layer of its own is what every COPY makes here).
+    bool parents = false;
+    std::vector<std::string> excludes;
+    for (auto& f : ins.flags) {
+        if (f.name == "keep-git-dir") fail(ins, name + " --keep-git-dir needs a git source, which berth build does not fetch");
+        if (f.name == "parents") {
+            std::string v = str::to_lower(f.value);
+            if (f.has_value && v != "true" && v != "false") fail(ins, "--parents takes true or false, not \"" + f.value + "\"");
+            parents = !f.has_value || v == "true";
+        }
+        if (f.name == "exclude") {
+            if (!f.has_value || f.value.empty()) fail(ins, "--exclude needs a pattern");
+            excludes.push_back(word(st, ins, f.value));
+        }
+    }
+    if ((parents || !excludes.empty()) && ins.flag("from"))
+        fail(ins, name + " --from with --parents or --exclude is not supported by berth build yet");
     if (add && ins.flag("checksum")) fail(ins, "ADD --checksum needs a URL source, which berth build does not fetch");
 
     std::string content;  // what the step reads, for its key
@@ -809,6 +888,8 @@ void Builder::do_copy(State& st, const Instruction& ins, bool add) {
             auto ex = expand_source(listing(), s);
             if (ex.items.empty())
                 fail(ins, name + " failed: file not found in build context or excluded by .dockerignore: stat " + s + ": file does not exist");
+            if (parents) keep_parents(ex.items, s), ex.multiple = true;
+            exclude_items(ex.items, excludes);
             glob = glob || has_glob(s);
             if (add && ex.items.size() == 1 && ex.items[0].type == Entry::file && !has_glob(s) && looks_like_tar(opts_.context / ex.items[0].src)) {
                 job.tars.push_back(ex.items[0].src);
@@ -861,19 +942,26 @@ void Builder::do_run(State& st, const Instruction& ins) {
         if (f.name == "network") {
             if (f.value == "none" || f.value == "host") net = f.value;
             else if (f.value != "default") fail(ins, "RUN --network=" + f.value + ": expected default, none or host");
-        } else if (f.name == "mount") {
-            fail(ins, "RUN --mount is not supported by berth build yet");
         } else if (f.name == "security") {
             if (f.value != "sandbox") fail(ins, "RUN --security=" + f.value + " is not supported by berth build");
+        } else if (f.name != "mount") {
+            fail(ins, "RUN --" + f.name + ": unknown flag (mount, network or security)");
         }
     }
     if (st.image_id.empty()) fail(ins, "RUN in a stage FROM scratch with nothing in it: there is no shell to run it");
-    std::string shown = "RUN " + (ins.json ? json(*ins.json).dump() : one_line(ins.args));
+    std::string mounts_key;
+    auto mounts = run_mounts(st, ins, mounts_key);
+    std::string shown = "RUN";
+    for (auto& f : ins.flags)
+        if (f.name == "mount" || f.name == "network") shown += " --" + f.name + "=" + f.value;
+    shown += " " + (ins.json ? json(*ins.json).dump() : one_line(ins.args));
     std::string created_by = "RUN " + str::join(cmd, " ") + " # buildkit";
     auto args = arg_env(st);
     int n = begin(step_title(st, shown));
     auto t0 = sys::monotonic_ns();
-    auto key = cache_key(st.image_id, "RUN\n" + json(cmd).dump(), args, "");
+    // The network is not in the key (as BuildKit); the mounts' specs and, for binds, what they
+    // show are; a secret's value and a cache mount's content never are.
+    auto key = cache_key(st.image_id, "RUN\n" + json(cmd).dump() + mounts_key, args, "");
     if (try_cache(st, key, n)) return;
     ++res_.steps;
 
@@ -906,6 +994,63 @@ void Builder::do_run(State& st, const Instruction& ins) {
     req.cmd = cmd;
     req.entrypoint = std::vector<std::string>{};
     for (auto& [k, v] : args) req.env.push_back(k + "=" + v);
+
+    // Mounts: binds are copies of what they show (in scratch, dropped after, so rw writes are
+    // discarded and .dockerignore holds); caches are leased dirs under <root>/builder/mounts;
+    // secrets are files on the run dir (tmpfs), removed after the step.
+    std::optional<sys::TempDir> scratch, secret_dir;
+    std::vector<CacheMountLease> leases;
+    std::vector<std::string> stub_targets;
+    for (size_t i = 0; i < mounts.size(); ++i) {
+        auto& pm = mounts[i];
+        container::MountSpec ms;
+        ms.target = pm.target;
+        ms.readonly = pm.m.readonly;
+        using T = RunMount::Type;
+        if (pm.m.type == T::bind || (pm.m.type == T::cache && !pm.m.from.empty())) {
+            if (!scratch) {
+                sys::mkdirs(eng_.paths().tmp(), 0700);
+                scratch.emplace(eng_.paths().tmp(), "build-mnt-");
+            }
+        }
+        if (pm.m.type == T::bind) {
+            ms.type = "bind";
+            ms.source = materialise(pm, ins, scratch->path() / std::to_string(i)).string();
+        } else if (pm.m.type == T::cache) {
+            leases.emplace_back(eng_.paths().builder(), pm.m, eng_.paths().tmp());
+            if (leases.back().fresh() && !pm.m.from.empty()) {
+                // A new cache starts as a copy of its `from` (BuildKit's base of the cache mount).
+                auto src = materialise(pm, ins, scratch->path() / std::to_string(i));
+                auto sfd = sys::open_path(src, O_RDONLY | O_DIRECTORY);
+                auto dfd = sys::open_path(leases.back().dir(), O_RDONLY | O_DIRECTORY);
+                sys::copy_tree(sfd.get(), dfd.get());
+            }
+            ms.type = "bind";
+            ms.source = leases.back().dir().string();
+        } else if (pm.m.type == T::tmpfs) {
+            ms.type = "tmpfs";
+            ms.tmpfs_size = pm.m.size;
+            ms.tmpfs_options = "exec";
+        } else {
+            auto value = secret_value(pm.m.id);
+            if (!value) continue;  // optional and not given: BuildKit leaves it out
+            if (!pm.m.env.empty()) req.env.push_back(pm.m.env + "=" + *value);
+            if (pm.target.empty()) continue;
+            if (!secret_dir) {
+                sys::mkdirs(eng_.paths().run / "build-secrets", 0700);
+                secret_dir.emplace(eng_.paths().run / "build-secrets", "s-");
+            }
+            auto file = secret_dir->path() / std::to_string(i);
+            sys::write_file_atomic(file, *value, pm.m.mode.value_or(0400));
+            if (::chown(file.c_str(), pm.m.uid.value_or(0), pm.m.gid.value_or(0)) < 0) sys::throw_errno("chown", file.string());
+            if (::chmod(file.c_str(), pm.m.mode.value_or(0400)) < 0) sys::throw_errno("chmod", file.string());
+            ms.type = "bind";
+            ms.source = file.string();
+            ms.readonly = true;
+        }
+        req.host.mounts.push_back(ms);
+        stub_targets.push_back(pm.target.substr(1));
+    }
     req.attach_stdout = req.attach_stderr = true;
     req.no_healthcheck = true;
     req.labels["berth.build"] = "1";
@@ -956,10 +1101,109 @@ void Builder::do_run(State& st, const Instruction& ins) {
         throw_error(Errc::failed, msg);
     }
     auto upper = eng_.records().dir(c.id) / "upper";
+    remove_mount_stubs(upper, layer_dirs(st), stub_targets);
     remove_stubs(upper, layer_dirs(st));
     commit_upper(st, upper, created_by);
     cache_.put(key, st.image_id);
     say("#" + std::to_string(n) + " DONE " + fmt_secs(sys::monotonic_ns() - t0));
+}
+
+std::vector<Builder::PreparedMount> Builder::run_mounts(State& st, const Instruction& ins, std::string& key_part) {
+    std::vector<PreparedMount> out;
+    std::set<std::string> targets;
+    for (auto& f : ins.flags) {
+        if (f.name != "mount") continue;
+        PreparedMount pm;
+        try {
+            pm.m = parse_run_mount(word(st, ins, f.value));
+        } catch (const Error& e) {
+            fail(ins, e.what());
+        }
+        auto& m = pm.m;
+        if (!m.target.empty()) {
+            std::string t = m.target;
+            if (t[0] != '/') t = (st.config.working_dir.empty() ? "/" : st.config.working_dir) + "/" + t;
+            pm.target = clean_abs(t);
+            if (pm.target == "/") fail(ins, "--mount=" + f.value + ": cannot mount over /");
+            if (!targets.insert(pm.target).second) fail(ins, "--mount=" + f.value + ": " + pm.target + " is mounted twice");
+        }
+        std::string spec = "\nmount:" + m.type_name() + ":" + pm.target + ":" + (m.readonly ? "ro" : "rw");
+        using T = RunMount::Type;
+        if (m.type == T::secret) {
+            if (!secret_value(m.id) && m.required)
+                fail(ins, "secret " + m.id + ": not provided (required=true; give it with --secret id=" + m.id + ",src=PATH)");
+            spec += ":" + m.id + ":" + m.env;
+        } else if (m.type == T::tmpfs) {
+            spec += ":" + std::to_string(m.size);
+        } else if (m.type == T::cache) {
+            spec += ":" + m.id + ":" + m.sharing;
+        }
+        if ((m.type == T::bind || m.type == T::cache) && !m.from.empty()) {
+            int r = stage_ref(m.from, static_cast<int>(stages_.stages.size()));
+            if (r >= 0) {
+                if (results_[r].empty()) fail(ins, "--mount from=" + m.from + ": the stage is FROM scratch with no steps: nothing to mount");
+                pm.image = store_.get(results_[r]);
+            } else {
+                try {
+                    pm.image = store_.resolve(m.from);
+                } catch (const Error& e) {
+                    fail(ins, "--mount from=" + m.from + ": " + e.what() + " (berth build does not pull)");
+                }
+            }
+            spec += ":image:" + pm.image->id + ":" + clean_rel(m.source);
+        } else if (m.type == T::bind) {
+            std::string src = clean_rel(m.source);
+            auto ex = expand_source(listing(), src.empty() ? "." : src);
+            if (ex.items.empty() && !src.empty())
+                fail(ins, "--mount=" + f.value + ": " + src + " not found in the build context (or excluded by .dockerignore)");
+            pm.items = ex.items;
+            pm.multiple = ex.multiple;
+            auto cfd = sys::open_path(opts_.context, O_RDONLY | O_DIRECTORY);
+            spec += ":context:" + src + ":" + hash_items(cfd.get(), pm.items);
+        }
+        key_part += spec;
+        out.push_back(std::move(pm));
+    }
+    return out;
+}
+
+std::filesystem::path Builder::materialise(const PreparedMount& pm, const Instruction& ins, const std::filesystem::path& scratch) {
+    sys::mkdirs(scratch, 0700);
+    FsJob job;
+    job.where = where(ins);
+    job.scratch = scratch;
+    job.dest = "/m";
+    if (pm.image) {
+        job.from_image = true;
+        job.keep_owner = true;
+        job.src_lowers = store_.layer_dirs(*pm.image);
+        std::string src = clean_rel(pm.m.source);
+        job.src_patterns = {src.empty() ? "/" : "/" + src};
+    } else {
+        job.context_dir = opts_.context;
+        job.items = pm.items;
+        job.multiple = pm.multiple;
+        job.keep_owner = true;
+    }
+    auto upper = run_fs_job(job);
+    auto out = upper / "m";
+    if (!sys::exists(out)) sys::mkdirs(out, 0755);  // an empty source: an empty directory
+    return out;
+}
+
+std::optional<std::string> Builder::secret_value(const std::string& id) {
+    for (auto& s : opts_.secrets) {
+        if (s.id != id) continue;
+        if (!s.env.empty()) {
+            const char* v = std::getenv(s.env.c_str());
+            if (!v) return std::nullopt;
+            return std::string(v);
+        }
+        auto v = sys::read_file_if_exists(s.file);
+        if (!v) throw_error(Errc::invalid, "secret " + id + ": cannot read " + s.file);
+        return v;
+    }
+    return std::nullopt;
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "build/run_mount.hpp"
 #include "store/paths.hpp"
 
 namespace berth::container {
@@ -44,6 +45,8 @@ struct BuildOptions {
     bool no_cache = false;
     std::string network = "bridge";                 // RUN's network: bridge | host | none
     std::optional<std::int64_t> source_date_epoch;  // nullopt: $SOURCE_DATE_EPOCH or the build arg, else 0
+    // --secret: what RUN --mount=type=secret reads. Never in an image, its history or a cache key.
+    std::vector<SecretSource> secrets;
     // Progress lines as BuildKit's plain output prints them ("#3 [2/4] RUN make"); null = quiet.
     std::function<void(std::string_view line)> progress;
 };

@@ -214,6 +214,35 @@ Expansion expand_source(const std::vector<Entry>& listing, std::string_view sour
     return ex;
 }
 
+void keep_parents(std::vector<CopyItem>& items, std::string_view source) {
+    std::string pivot;
+    std::string src(source);
+    if (src.rfind("./", 0) != 0) src = "./" + src;
+    if (auto p = src.find("/./", 1); p != std::string::npos) pivot = clean_rel(src.substr(0, p));
+    std::string pre = pivot.empty() ? "" : pivot + "/";
+    for (auto& it : items) {
+        std::string d = it.src;
+        if (!pre.empty() && d.compare(0, pre.size(), pre) == 0) d = d.substr(pre.size());
+        else if (d == pivot) d = "";
+        it.dst = d;
+    }
+}
+
+void exclude_items(std::vector<CopyItem>& items, const std::vector<std::string>& patterns) {
+    if (patterns.empty()) return;
+    std::string text;
+    for (auto& p : patterns) text += p + "\n";
+    IgnoreRules rules(text);
+    std::vector<CopyItem> kept;
+    for (auto& it : items) {
+        auto base = it.src.substr(it.src.rfind('/') == std::string::npos ? 0 : it.src.rfind('/') + 1);
+        std::string rel = it.dst.empty() ? base : it.dst;
+        if (rules.excluded(rel) || rules.excluded(it.src)) continue;
+        kept.push_back(it);
+    }
+    items = std::move(kept);
+}
+
 std::string hash_items(int rootfd, const std::vector<CopyItem>& items) {
     sys::Sha256 h;
     std::vector<char> buf(256 * 1024);

@@ -63,6 +63,13 @@ struct Expansion {
 };
 Expansion expand_source(const std::vector<Entry>& listing, std::string_view source);
 
+// COPY --parents: each item goes to its path in the context, or, when the source has a "/./"
+// pivot (rsync's --relative), to its path below the pivot.
+void keep_parents(std::vector<CopyItem>& items, std::string_view source);
+// COPY --exclude: drops the items whose path relative to the source (or to the context) matches
+// one of the patterns (.dockerignore's rules: a matched directory takes everything below it).
+void exclude_items(std::vector<CopyItem>& items, const std::vector<std::string>& patterns);
+
 // sha256 over the entries' paths, types, modes, symlink targets and file contents (not times or
 // owners: COPY sets those itself), in order.
 std::string hash_items(int rootfd, const std::vector<CopyItem>& items);
