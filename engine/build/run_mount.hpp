@@ -53,6 +53,7 @@ SecretSource parse_secret_flag(std::string_view value);
 }  // namespace berth::build
 
 #include <filesystem>
+#include <utility>
 
 #include "sys/fd.hpp"
 
@@ -66,7 +67,9 @@ namespace berth::build {
 class CacheMountLease {
 public:
     CacheMountLease(const std::filesystem::path& builder_dir, const RunMount& m, const std::filesystem::path& tmp_parent);
-    CacheMountLease(CacheMountLease&&) noexcept = default;
+    CacheMountLease(CacheMountLease&& o) noexcept
+        : dir_(std::move(o.dir_)), lock_(std::move(o.lock_)), fresh_(o.fresh_), temporary_(std::exchange(o.temporary_, false)) {}
+    CacheMountLease& operator=(CacheMountLease&&) = delete;
     ~CacheMountLease();
     const std::filesystem::path& dir() const { return dir_; }
     bool fresh() const { return fresh_; }  // just created (empty, with mode/uid/gid)

@@ -96,3 +96,9 @@ assert_contains "$ERR" "--build-arg" "bad --build-arg named"
 # up uses the built image (no rebuild) and runs it.
 out=$(c up --no-build web 2>&1) || fail "up failed: $out"
 assert_contains "$out" "other" "up ran the built image"
+
+# up --build goes through the same builder (cached here: same image ID, Compose's labels kept).
+id_web=$(b image inspect -f '{{.Id}}' "$proj-web")
+out=$(c up --build --no-deps web 2>&1) || fail "up --build failed: $out"
+assert_contains "$out" "other" "up --build ran the image"
+assert_eq "$(b image inspect -f '{{.Id}}' "$proj-web")" "$id_web" "up --build of an unchanged service gives the same image"
