@@ -79,6 +79,8 @@ out=$(c build --build-arg GREETING=from-flag web 2>&1)
 assert_not_contains "$out" "WEB-RUN-MARKER" "an unchanged rebuild is cached"
 out=$(c build --no-cache --build-arg GREETING=from-flag web 2>&1)
 assert_contains "$out" "WEB-RUN-MARKER" "--no-cache runs the steps again"
+GREETING=from-env c build -q --build-arg GREETING web
+assert_eq "$(b run --rm --network none "$proj-web" cat /greeting | head -n1)" "base:from-env" "a bare --build-arg takes the environment's value"
 
 # --with-dependencies builds what web depends on too (cached: same ID); -q prints nothing.
 out=$(FROM_ENV=env-value c build --with-dependencies --build-arg GREETING=from-flag web 2>&1)
