@@ -380,11 +380,13 @@ std::vector<int> Builder::needed(int target) {
             if (ins.keyword == "RUN") {
                 for (auto& f : ins.flags) {
                     if (f.name != "mount") continue;
+                    // Only the global args are known here: a mount that needs the stage's own
+                    // is checked when its step runs (run_mounts).
                     RunMount m;
                     try {
                         m = parse_run_mount(process_word(f.value, meta_, df_.escape));
-                    } catch (const Error& e) {
-                        fail(ins, e.what());
+                    } catch (const Error&) {
+                        continue;
                     }
                     if (m.from.empty()) continue;
                     int r = stage_ref(m.from, i);
@@ -1034,8 +1036,6 @@ void Builder::do_run(State& st, const Instruction& ins) {
         } else {
             auto value = secret_value(pm.m.id);
             if (!value) continue;  // optional and not given: BuildKit leaves it out
-            if (!pm.m.env.empty()) req.env.push_back(pm.m.env + "=" + *value);
-            if (pm.target.empty()) continue;
             if (!secret_dir) {
                 sys::mkdirs(eng_.paths().run / "build-secrets", 0700);
                 secret_dir.emplace(eng_.paths().run / "build-secrets", "s-");
@@ -1129,14 +1129,22 @@ std::vector<Builder::PreparedMount> Builder::run_mounts(State& st, const Instruc
         }
         std::string spec = "\nmount:" + m.type_name() + ":" + pm.target + ":" + (m.readonly ? "ro" : "rw");
         using T = RunMount::Type;
+        auto owner = [&] {
+            return ":" + std::to_string(m.mode.value_or(0)) + ":" + std::to_string(m.uid.value_or(0)) + ":" + std::to_string(m.gid.value_or(0));
+        };
         if (m.type == T::secret) {
+            // The container's environment is written into its record on disk: a secret there
+            // would outlive the step, so only the file form is offered.
+            if (!m.env.empty())
+                fail(ins, "--mount=" + f.value + ": env= is not supported by berth build (the value would be stored in the "
+                          "build container's record on disk); read the secret from its file instead");
             if (!secret_value(m.id) && m.required)
                 fail(ins, "secret " + m.id + ": not provided (required=true; give it with --secret id=" + m.id + ",src=PATH)");
-            spec += ":" + m.id + ":" + m.env;
+            spec += ":" + m.id + owner();
         } else if (m.type == T::tmpfs) {
             spec += ":" + std::to_string(m.size);
         } else if (m.type == T::cache) {
-            spec += ":" + m.id + ":" + m.sharing;
+            spec += ":" + m.id + ":" + m.sharing + owner();
         }
         if ((m.type == T::bind || m.type == T::cache) && !m.from.empty()) {
             int r = stage_ref(m.from, static_cast<int>(stages_.stages.size()));

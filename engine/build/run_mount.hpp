@@ -9,8 +9,9 @@
 //   cache   target; id (default the target); ro; sharing shared|private|locked; from/source (a
 //           seed for a new cache); mode (default 0755), uid, gid (default 0) of a new cache dir.
 //   tmpfs   target; size.
-//   secret  id (default the target's basename); target (default /run/secrets/<id>) and/or env;
-//           required; mode (default 0400), uid, gid.
+//   secret  id (default the target's basename); target (default /run/secrets/<id>); required;
+//           mode (default 0400), uid, gid. env= is parsed, and refused by the builder: RUN's
+//           environment is stored in the build container's record on disk.
 #include <cstdint>
 #include <map>
 #include <optional>

@@ -43,22 +43,23 @@ assert_contains "$out" "Deleted cache mounts: 1" "builder prune removes the cach
 id=$(b build -q --network none -f "$ctx/Dockerfile.cache" --build-arg N=3 "$ctx")
 assert_eq "$(b run --rm --network none "$id" cat /count)" "1" "after prune the cache starts empty"
 
-# 2. Secrets: readable during RUN (file and env), not in the image, layers, history or key.
+# 2. Secrets: readable during RUN (sources: a file, an environment variable), not in the image,
+# its layers, its history, the cache key or anything left on disk.
 secret="s3cr3t-$$-value"
 printf '%s' "$secret" > "$WORK/tok"
 want=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
 cat > "$ctx/Dockerfile.secret" <<'EOF2'
 FROM busybox
-RUN --mount=type=secret,id=tok,required=true --mount=type=secret,id=tok2,env=TOK,target=/etc/tok2,mode=0440,uid=5 \
+RUN --mount=type=secret,id=tok,required=true --mount=type=secret,id=tok2,target=/etc/tok2,mode=0440,uid=5 \
     sha256sum < /run/secrets/tok | cut -d' ' -f1 > /file.sum && \
-    printf '%s' "$TOK" | sha256sum | cut -d' ' -f1 > /env.sum && \
+    sha256sum < /etc/tok2 | cut -d' ' -f1 > /env.sum && \
     stat -c '%a %u' /etc/tok2 > /tok2.stat && echo SECRET-STEP-"RAN"
 EOF2
 export BERTH_TEST_TOK2="$secret"
 id=$(b build --network none -f "$ctx/Dockerfile.secret" --secret id=tok,src="$WORK/tok" --secret id=tok2,env=BERTH_TEST_TOK2 "$ctx" 2>"$WORK/slog" | tail -n1)
 assert_contains "$(cat "$WORK/slog")" "SECRET-STEP-RAN" "the secret step ran"
 assert_eq "$(b run --rm --network none "$id" cat /file.sum)" "$want" "the secret file was readable during RUN"
-assert_eq "$(b run --rm --network none "$id" cat /env.sum)" "$want" "the secret as an environment variable"
+assert_eq "$(b run --rm --network none "$id" cat /env.sum)" "$want" "a secret whose source is an environment variable (--secret id=,env=)"
 assert_eq "$(b run --rm --network none "$id" cat /tok2.stat)" "440 5" "mode and uid of the secret file"
 assert_eq "$(b run --rm --network none "$id" sh -c 'test -e /run/secrets || test -e /etc/tok2 || echo absent')" "absent" "no secret file in the image"
 assert_eq "$(new_entries "$id")" "env.sum file.sum tok2.stat " "the layer holds only the step's own files"
@@ -78,6 +79,9 @@ assert_contains "$ERR" "Dockerfile.secret:2" "a missing required secret names th
 assert_contains "$ERR" "secret tok" "and the secret"
 expect_fail b build --network none --secret id=tok,src="$WORK/nope" -f "$ctx/Dockerfile.secret" "$ctx"
 assert_contains "$ERR" "$WORK/nope" "an unreadable --secret file is named"
+printf 'FROM busybox\nRUN --mount=type=secret,id=tok,env=TOK true\n' > "$ctx/Dockerfile.envsecret"
+expect_fail b build --network none --secret id=tok,src="$WORK/tok" -f "$ctx/Dockerfile.envsecret" "$ctx"
+assert_contains "$ERR" "env= is not supported" "a secret as RUN's environment is refused, with why"
 
 # 3. Bind mounts: the context (its .dockerignore holds, rw writes are discarded), a stage.
 cat > "$ctx/Dockerfile.bind" <<'EOF2'
