@@ -1037,8 +1037,9 @@ void Builder::do_run(State& st, const Instruction& ins) {
             auto value = secret_value(pm.m.id);
             if (!value) continue;  // optional and not given: BuildKit leaves it out
             if (!secret_dir) {
+                // Named for this process, so builder prune can sweep what a killed build left.
                 sys::mkdirs(eng_.paths().run / "build-secrets", 0700);
-                secret_dir.emplace(eng_.paths().run / "build-secrets", "s-");
+                secret_dir.emplace(eng_.paths().run / "build-secrets", "s-" + std::to_string(::getpid()) + "-");
             }
             auto file = secret_dir->path() / std::to_string(i);
             sys::write_file_atomic(file, *value, pm.m.mode.value_or(0400));

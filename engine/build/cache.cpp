@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <signal.h>
 
 #include "build/build.hpp"
 #include "container/engine.hpp"
@@ -78,6 +79,15 @@ PruneReport prune_cache(container::Engine& engine) {
             rep.containers.push_back(c.id);
         } catch (const Error&) {
         }
+    }
+    // Secret files of builds that were killed mid-RUN (named s-<pid>-...): the build removes
+    // them itself otherwise.
+    auto secrets = engine.paths().run / "build-secrets";
+    for (auto& d : sys::list_dir(secrets)) {
+        auto parts = str::split(d, '-');
+        auto pid = parts.size() >= 3 ? str::parse_int(parts[1]) : std::nullopt;
+        if (!pid || *pid <= 0 || (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH)) continue;
+        sys::remove_tree(secrets / d);
     }
     images::RemoveOptions ro;
     ro.prune_parents = true;

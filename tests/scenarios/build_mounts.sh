@@ -83,6 +83,20 @@ printf 'FROM busybox\nRUN --mount=type=secret,id=tok,env=TOK true\n' > "$ctx/Doc
 expect_fail b build --network none --secret id=tok,src="$WORK/tok" -f "$ctx/Dockerfile.envsecret" "$ctx"
 assert_contains "$ERR" "env= is not supported" "a secret as RUN's environment is refused, with why"
 
+# A build killed while its RUN reads a secret leaves the secret file; builder prune sweeps it.
+printf 'FROM busybox\nRUN --mount=type=secret,id=tok sleep 30\n' > "$ctx/Dockerfile.slow"
+"$BERTH" --root "$ROOT" --run-dir "$RUN" build --no-cache --network none --secret id=tok,src="$WORK/tok" -f "$ctx/Dockerfile.slow" "$ctx" >/dev/null 2>&1 &
+bpid=$!
+on_exit "kill -KILL $bpid"
+eventually 20 sh -c "[ -n \"\$(\"$BERTH\" --root \"$ROOT\" --run-dir \"$RUN\" ps -q)\" ]"
+kill -KILL $bpid
+wait $bpid 2>/dev/null || true
+assert_eq "$(ls -A "$RUN/build-secrets" | wc -l)" "1" "a killed build leaves its secret dir"
+b kill "$(b ps -q)" >/dev/null
+eventually 20 sh -c "[ -z \"\$(\"$BERTH\" --root \"$ROOT\" --run-dir \"$RUN\" ps -q)\" ]"
+b builder prune -f >/dev/null
+assert_eq "$(ls -A "$RUN/build-secrets" | wc -l)" "0" "builder prune removes a dead build's secret files"
+
 # 3. Bind mounts: the context (its .dockerignore holds, rw writes are discarded), a stage.
 cat > "$ctx/Dockerfile.bind" <<'EOF2'
 FROM busybox AS s1
