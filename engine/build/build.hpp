@@ -87,8 +87,9 @@ struct PruneReport {
 };
 
 // builder prune: removes RUN containers that interrupted builds left (labelled berth.build, not
-// running), forgets every cache entry and deletes the images only the cache kept (untagged, no
-// children, no container using them) and their untagged parents.
+// running) and the secret files of builds that died, forgets every cache entry and deletes the
+// images only the cache kept (untagged, no children, no container using them) and their
+// untagged parents. Cache mounts go with prune_cache_mounts (run_mount.hpp).
 PruneReport prune_cache(container::Engine& engine);
 
 }  // namespace berth::build

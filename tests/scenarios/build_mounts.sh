@@ -43,6 +43,23 @@ assert_contains "$out" "Deleted cache mounts: 1" "builder prune removes the cach
 id=$(b build -q --network none -f "$ctx/Dockerfile.cache" --build-arg N=3 "$ctx")
 assert_eq "$(b run --rm --network none "$id" cat /count)" "1" "after prune the cache starts empty"
 
+# sharing=locked: two builds at once take turns on the cache (neither sees the other's marker).
+cat > "$ctx/Dockerfile.locked" <<'EOF2'
+FROM busybox
+ARG WHO
+RUN --mount=type=cache,target=/c,id=lockme,sharing=locked \
+    if [ -e /c/busy ]; then echo overlap > /result; else echo alone > /result; fi; \
+    touch /c/busy; sleep 1; rm /c/busy; echo "$WHO" >> /c/seen
+EOF2
+b build -q --network none -f "$ctx/Dockerfile.locked" --build-arg WHO=a -t locked:a "$ctx" >"$WORK/la" 2>&1 &
+p1=$!
+b build -q --network none -f "$ctx/Dockerfile.locked" --build-arg WHO=b -t locked:b "$ctx" >"$WORK/lb" 2>&1 &
+p2=$!
+wait $p1 || fail "locked build a: $(cat "$WORK/la")"
+wait $p2 || fail "locked build b: $(cat "$WORK/lb")"
+assert_eq "$(b run --rm --network none locked:a cat /result) $(b run --rm --network none locked:b cat /result)" "alone alone" \
+  "sharing=locked serialises the steps"
+
 # 2. Secrets: readable during RUN (sources: a file, an environment variable), not in the image,
 # its layers, its history, the cache key or anything left on disk.
 secret="s3cr3t-$$-value"
