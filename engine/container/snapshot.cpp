@@ -105,7 +105,10 @@ std::string Engine::commit(const std::string& id_or_name, const CommitOptions& o
     auto tar = tmp.path() / "layer.tar";
     {
         auto out = sys::open_path(tar, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        images::write_changeset(records_.dir(c.id) / "upper", out.get());
+        auto upper = records_.dir(c.id) / "upper";
+        images::ChangesetOptions co;
+        co.omit = images::runtime_stubs(upper, images().layer_dirs(images().get(c.image_id)));
+        images::write_changeset(upper, out.get(), co);
     }
     auto in = sys::open_path(tar, O_RDONLY);
     images::FdSource src(in.get(), tar.string());

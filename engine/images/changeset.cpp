@@ -48,6 +48,7 @@ public:
             struct stat st;
             if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) sys::throw_errno("fstatat", rel + name);
             std::string path = rel + name;
+            if (opts_.omit.count(path)) continue;
             if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {  // overlay whiteout
                 auto e = entry(rel + ".wh." + name, st, AE_IFREG);
                 archive_entry_set_perm(e.get(), 0);
@@ -198,7 +199,40 @@ private:
     }
 };
 
+// Whether rel exists in the image made of these layers (top-most first): the first layer that
+// has it decides (an overlay whiteout, a 0:0 character device, means deleted).
+bool in_layers(const std::vector<fs::path>& layers, const std::string& rel) {
+    for (auto& l : layers) {
+        struct stat st;
+        if (::lstat((l / rel).c_str(), &st) == 0) return !(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+    }
+    return false;
+}
+
 }  // namespace
+
+std::set<std::string> runtime_stubs(const fs::path& upper, const std::vector<fs::path>& layers) {
+    std::set<std::string> out;
+    auto fd = sys::open_path(upper, O_RDONLY | O_DIRECTORY);
+    for (const char* rel : {"etc/hostname", "etc/hosts", "etc/resolv.conf", "proc", "sys", "dev"}) {
+        struct stat st;
+        if (::fstatat(fd.get(), rel, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+        bool empty_file = S_ISREG(st.st_mode) && st.st_size == 0;
+        bool empty_dir = S_ISDIR(st.st_mode) && sys::list_dir(upper / rel).empty();
+        if ((empty_file || empty_dir) && !in_layers(layers, rel)) out.insert(rel);
+    }
+    // /etc itself when it only holds such stubs (a copy-up, or the parent the runtime made) and
+    // was not replaced as a whole (opaque).
+    struct stat st;
+    if (::fstatat(fd.get(), "etc", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        bool only_stubs = true;
+        for (auto& n : sys::list_dir(upper / "etc")) only_stubs = only_stubs && out.count("etc/" + n) > 0;
+        char v[2] = {};
+        bool opaque = ::getxattr((upper / "etc").c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+        if (only_stubs && !opaque) out.insert("etc");
+    }
+    return out;
+}
 
 void write_changeset(const fs::path& upper, int fd, const ChangesetOptions& opts) {
     auto root = sys::open_path(upper, O_RDONLY | O_DIRECTORY);

@@ -13,6 +13,13 @@ assert_contains "$id" "sha256:" "commit prints the image ID"
 assert_eq "$(b run --rm $R snap:1)" data "the new file and the CMD change are in the image"
 expect_fail b run --rm $R snap:1 ls /bin/vi
 assert_contains "$ERR" "No such file" "the deleted file is gone (whiteout)"
+# The mount targets the runtime made (the image has no /etc/hostname or /etc/resolv.conf) are
+# not the container's changes: a container of the new image that never ran has neither.
+b create --name fresh $R snap:1 >/dev/null
+list=$(b export fresh | tar -t)
+assert_not_contains "$list" "etc/hostname" "commit leaves out the runtime's /etc/hostname stub"
+assert_not_contains "$list" "etc/resolv.conf" "commit leaves out the runtime's /etc/resolv.conf stub"
+b rm fresh >/dev/null
 # export: a tar of the whole filesystem.
 list=$(b export src | tar -t)
 assert_contains "$list" "hello" "export holds the new file"

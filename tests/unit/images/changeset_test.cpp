@@ -83,3 +83,33 @@ TEST_CASE("an upper dir becomes an OCI changeset and unpacks back to the same tr
     write_changeset(upper, again.fd, ChangesetOptions{opts.opaque_xattr});
     CHECK(again.contents() == tar);
 }
+
+TEST_CASE("the runtime's mount-target stubs are found and left out of a changeset") {
+    sys::TempDir tmp("/tmp", "berth-unit-stubs-");
+    auto upper = tmp.path() / "upper", lower = tmp.path() / "lower";
+    sys::mkdirs(upper / "etc");
+    sys::mkdirs(upper / "proc");
+    sys::mkdirs(upper / "dev");
+    sys::write_file(upper / "dev/null-ish", "");  // not empty: a real change
+    sys::write_file(upper / "etc/hostname", "");
+    sys::write_file(upper / "etc/hosts", "");
+    sys::mkdirs(lower / "etc");
+    sys::write_file(lower / "etc/hosts", "127.0.0.1 localhost\n");  // the image has it
+
+    auto stubs = runtime_stubs(upper, {lower});
+    CHECK(stubs == std::set<std::string>{"etc/hostname", "proc"});
+
+    // Without the image's /etc/hosts every entry of /etc is a stub, so /etc goes too.
+    CHECK(runtime_stubs(upper, {}) == std::set<std::string>{"etc", "etc/hostname", "etc/hosts", "proc"});
+
+    // A file with content is a change even at a stub's path.
+    sys::write_file(upper / "etc/hostname", "custom\n");
+    CHECK(runtime_stubs(upper, {}) == std::set<std::string>{"etc/hosts", "proc"});
+
+    ChangesetOptions co;
+    co.omit = runtime_stubs(upper, {lower});
+    MemFile out;
+    write_changeset(upper, out.fd, co);
+    auto names = tar_names(out.contents());
+    CHECK(names == std::set<std::string>{"dev/", "dev/null-ish", "etc/", "etc/hostname", "etc/hosts"});
+}
