@@ -76,36 +76,13 @@ bool looks_like_tar(const std::filesystem::path& p) {
     }
 }
 
-// Whether rel exists in the image made of these layers (top-most first): the first layer that
-// has it decides (an overlay whiteout, a 0:0 character device, means deleted).
-bool in_layers(const std::vector<std::filesystem::path>& layers, const std::string& rel) {
-    for (auto& l : layers) {
-        struct stat st;
-        if (::lstat((l / rel).c_str(), &st) == 0) return !(S_ISCHR(st.st_mode) && st.st_rdev == 0);
-    }
-    return false;
-}
-
-// The runtime creates mount targets the image lacks (/etc/hostname, /etc/resolv.conf, /proc, ...)
-// in the container's rootfs, so they land in the upper dir; as BuildKit does, they are removed
-// from a RUN's changes when they are still empty and the image did not have them. An /etc that
-// only held such stubs (a copy-up or a stub parent) goes too.
+// The runtime's mount-target stubs (images::runtime_stubs) are removed from a RUN's changes, as
+// BuildKit does: deepest first, so an /etc that only held stubs goes last.
 void remove_stubs(const std::filesystem::path& upper, const std::vector<std::filesystem::path>& layers) {
-    auto fd = sys::open_path(upper, O_RDONLY | O_DIRECTORY);
-    for (const char* rel : {"etc/hostname", "etc/hosts", "etc/resolv.conf", "proc", "sys", "dev", "etc"}) {
-        struct stat st;
-        if (::fstatat(fd.get(), rel, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-        bool empty_file = S_ISREG(st.st_mode) && st.st_size == 0;
-        bool empty_dir = S_ISDIR(st.st_mode) && sys::list_dir(upper / rel).empty();
-        if (!empty_file && !empty_dir) continue;
-        if (std::string_view(rel) == "etc") {
-            char v[2] = {};
-            // An opaque /etc (replaced as a whole) is a real change.
-            if (::getxattr((upper / rel).c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y') continue;
-        } else if (in_layers(layers, rel)) {
-            continue;
-        }
-        if (::unlinkat(fd.get(), rel, empty_dir ? AT_REMOVEDIR : 0) < 0) sys::throw_errno("unlinkat", (upper / rel).string());
+    auto stubs = images::runtime_stubs(upper, layers);
+    for (auto it = stubs.rbegin(); it != stubs.rend(); ++it) {
+        auto p = upper / *it;
+        if (::rmdir(p.c_str()) < 0 && (errno != ENOTDIR || ::unlink(p.c_str()) < 0)) sys::throw_errno("remove", p.string());
     }
 }
 
@@ -127,7 +104,7 @@ void remove_mount_stubs(const std::filesystem::path& upper, const std::vector<st
                 char v[2] = {};
                 if (::getxattr((upper / rel).c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y') break;
             }
-            if (in_layers(layers, rel)) {
+            if (images::in_layers(layers, rel)) {
                 struct stat low{};
                 for (auto& l : layers)
                     if (::lstat((l / rel).c_str(), &low) == 0) break;

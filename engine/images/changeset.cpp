@@ -199,8 +199,8 @@ private:
     }
 };
 
-// Whether rel exists in the image made of these layers (top-most first): the first layer that
-// has it decides (an overlay whiteout, a 0:0 character device, means deleted).
+}  // namespace
+
 bool in_layers(const std::vector<fs::path>& layers, const std::string& rel) {
     for (auto& l : layers) {
         struct stat st;
@@ -208,8 +208,6 @@ bool in_layers(const std::vector<fs::path>& layers, const std::string& rel) {
     }
     return false;
 }
-
-}  // namespace
 
 std::set<std::string> runtime_stubs(const fs::path& upper, const std::vector<fs::path>& layers) {
     std::set<std::string> out;

@@ -28,6 +28,10 @@ void write_changeset(const std::filesystem::path& upper, int fd, const Changeset
 // and absent from the image's layers (top-most first); plus /etc when nothing else in it changed.
 // They are not the container's changes: Docker keeps them in a separate init layer that commit
 // leaves out, and BuildKit drops them from a RUN's layer. Pass the result as ChangesetOptions::omit.
+// Whether rel ("etc/hosts") exists in the image made of these layers (top-most first): the first
+// layer that has it decides (an overlay whiteout, a 0:0 character device, means deleted).
+bool in_layers(const std::vector<std::filesystem::path>& layers, const std::string& rel);
+
 std::set<std::string> runtime_stubs(const std::filesystem::path& upper, const std::vector<std::filesystem::path>& layers);
 
 }  // namespace berth::images
