@@ -99,6 +99,28 @@ std::vector<std::pair<container::Container, store::State>> service_containers(co
     return out;
 }
 
+}  // namespace
+
+void run_hooks(container::Engine& e, const Service& svc, const std::string& container, HookPhase phase) {
+    bool post = phase == HookPhase::post_start;
+    const auto& hooks = post ? svc.post_start : svc.pre_stop;
+    if (hooks.empty() || (!post && !e.records().state(e.records().get(container).id).running())) return;
+    for (auto& h : hooks) {
+        container::ExecRequest r;
+        r.cmd = h.command;
+        for (auto& [k, v] : h.environment) r.env.push_back(k + "=" + v);
+        r.user = h.user;
+        r.working_dir = h.working_dir;
+        r.privileged = h.privileged;
+        r.interactive = false;
+        int code = e.exec(container, r);
+        if (code != 0)
+            throw Error(Errc::failed, std::string(post ? "post_start" : "pre_stop") + " hook exited with status " + std::to_string(code));
+    }
+}
+
+namespace {
+
 struct Runner {
     const store::Paths& paths;
     const Project* project;
@@ -163,10 +185,15 @@ struct Runner {
         }
     }
 
+    const Service* service_of(const Op& op) const {
+        return project && !op.service.empty() ? project->find_service(op.service) : nullptr;
+    }
+
     void stop_and_remove(container::Engine& e, const Op& op, bool volumes) {
         auto st = e.records().state(op.container_id);
         if (st.running()) {
             say("Container", op.target, "Stopping");
+            if (auto* svc = service_of(op)) run_hooks(e, *svc, op.container_id, HookPhase::pre_stop);
             e.stop(op.container_id, op.timeout);
             say("Container", op.target, "Stopped");
         }
@@ -215,7 +242,10 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Recreate");
                 auto st = e.records().state(op.container_id);
-                if (st.running()) e.stop(op.container_id, op.timeout);
+                if (st.running()) {
+                    if (auto* svc = service_of(op)) run_hooks(e, *svc, op.container_id, HookPhase::pre_stop);
+                    e.stop(op.container_id, op.timeout);
+                }
                 e.remove(op.container_id, true, op.remove_volumes);
                 e.create(*op.request);
                 say("Container", op.target, "Recreated");
@@ -225,6 +255,7 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Starting");
                 e.start(op.target);
+                if (auto* svc = service_of(op)) run_hooks(e, *svc, op.target, HookPhase::post_start);
                 say("Container", op.target, "Started");
                 return;
             }
@@ -232,6 +263,7 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Restarting");
                 e.restart(op.target, op.timeout);
+                if (auto* svc = service_of(op)) run_hooks(e, *svc, op.target, HookPhase::post_start);
                 say("Container", op.target, "Started");
                 return;
             }

@@ -238,7 +238,8 @@ TEST_CASE("plan: problems are reported at once before anything is done") {
 services:
   web:
     image: busybox
-    ipc: host
+    pid: shareable
+    uts: private
     networks: [outside]
 networks:
   outside:
@@ -253,11 +254,48 @@ networks:
     } catch (const Error& e) {
         CHECK(std::string(e.what()) ==
               "network outside declared as external, but could not be found\n"
-              "service \"web\": ipc is not supported yet");
+              "service \"web\": pid: invalid mode \"shareable\"\n"
+              "service \"web\": uts: invalid mode \"private\"");
     }
     UpOptions bad;
     bad.services = {"nope"};
     CHECK_THROWS_WITH(plan_up(p, o, bad), "no such service: nope");
+}
+
+TEST_CASE("plan: shared namespaces and the cgroup parent go to the create request") {
+    auto p = load(R"(
+services:
+  app:
+    image: busybox
+    ipc: service:shm
+    pid: "container:outside"
+    uts: host
+    userns_mode: host
+    cgroup_parent: /limited/apps
+  shm:
+    image: busybox
+    ipc: shareable
+    pid: host
+)");
+    std::vector<std::string> problems;
+    auto r = container_request(p, p.services.at("app"), 1, {}, "", problems);
+    CHECK(problems.empty());
+    CHECK(r.host.ipc_mode == "container:demo-shm-1");
+    CHECK(r.host.pid_mode == "container:outside");
+    CHECK(r.host.uts_mode == "host");
+    CHECK(r.host.userns_mode == "host");
+    CHECK(r.host.cgroup_parent == "/limited/apps");
+    auto d = container_request(p, p.services.at("shm"), 1, {}, "", problems);
+    CHECK(problems.empty());
+    CHECK(d.host.ipc_mode == "shareable");
+    CHECK(d.host.pid_mode == "host");
+    CHECK(d.host.uts_mode.empty());
+    // The dependency Compose adds for service:x orders the donor first.
+    Observed o;
+    o.project = "demo";
+    o.images["busybox"] = "sha256:bbbb";
+    auto text = plan_up(p, o, {}).text();
+    CHECK(text.find("create container demo-shm-1") < text.find("create container demo-app-1"));
 }
 
 TEST_CASE("plan: missing images are pulled or built") {
