@@ -143,16 +143,18 @@ container::CreateRequest container_request(const Project& project, const Service
         auto [path, o] = str::split_once(t, ':');
         hc.tmpfs[path] = o.value_or("");
     }
-    // Configs and secrets from files: read-only binds where Compose mounts them.
+    // Configs and secrets from files: read-only binds where Compose mounts them (the others are
+    // copied in by the executor once the container exists).
     auto file_refs = [&](const std::vector<FileRef>& refs, const std::map<std::string, FileObject>& objs, const char* what,
                          const std::string& dir) {
         for (auto& ref : refs) {
             auto it = objs.find(ref.source);
             if (it == objs.end()) continue;
-            if (it->second.file.empty()) {
-                problem(std::string(what) + " \"" + ref.source + "\": only file-based " + what + "s are supported");
+            if (it->second.external) {
+                problem(std::string(what) + " \"" + ref.source + "\": external " + what + "s need a swarm, which berth is not");
                 continue;
             }
+            if (it->second.file.empty()) continue;  // content or environment: copied in after create (executor)
             container::MountSpec ms;
             ms.type = "bind";
             ms.source = it->second.file;

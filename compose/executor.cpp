@@ -1,6 +1,9 @@
 // observe() and execute(): the only parts of compose/ that touch the engine.
 #include "compose/executor.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +15,7 @@
 #include "images/store.hpp"
 #include "network/network.hpp"
 #include "sys/error.hpp"
+#include "sys/fs.hpp"
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
 #include "volumes/volumes.hpp"
@@ -97,6 +101,40 @@ std::vector<std::pair<container::Container, store::State>> service_containers(co
     }
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.first.name < b.first.name; });
     return out;
+}
+
+}  // namespace
+
+namespace {
+
+// Configs and secrets given as content (or by an environment variable, read at load) have no
+// host file to bind: as Compose does (injectConfigs/injectSecrets), they are copied into the new
+// container at their target, mode 0444 unless set, owned by uid/gid (root by default).
+void inject_file_objects(container::Engine& e, const store::Paths& paths, const Project& p, const Service& svc,
+                         const std::string& id) {
+    auto inject = [&](const std::vector<FileRef>& refs, const std::map<std::string, FileObject>& objs, const std::string& dir) {
+        for (auto& ref : refs) {
+            auto it = objs.find(ref.source);
+            if (it == objs.end() || !it->second.file.empty() || it->second.external) continue;
+            std::string target = ref.target.empty() ? dir + ref.source : ref.target[0] == '/' ? ref.target : dir + ref.target;
+            auto slash = target.rfind('/');
+            std::string parent = slash == 0 ? "/" : target.substr(0, slash);
+            sys::mkdirs(paths.tmp(), 0700);
+            sys::TempDir tmp(paths.tmp(), "compose-file-");
+            auto d = tmp.path() / "d";
+            sys::mkdirs(d, 0755);
+            auto f = d / target.substr(slash + 1);
+            sys::write_file(f, it->second.content, 0600);
+            if (::chmod(f.c_str(), ref.mode.value_or(0444)) < 0) sys::throw_errno("chmod", f.string());
+            auto uid = str::parse_int(ref.uid).value_or(0), gid = str::parse_int(ref.gid).value_or(0);
+            if (::chown(f.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) < 0) sys::throw_errno("chown", f.string());
+            container::CopyOptions o;
+            o.archive = true;  // keep the owner set above
+            e.copy_to(id, d.string() + "/.", parent, o);
+        }
+    };
+    inject(svc.configs, p.configs, "/");
+    inject(svc.secrets, p.secrets, "/run/secrets/");
 }
 
 }  // namespace
@@ -234,7 +272,8 @@ struct Runner {
             case OpKind::create_container: {
                 container::Engine e(paths);
                 say("Container", op.target, "Creating");
-                e.create(*op.request);
+                auto c = e.create(*op.request);
+                if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Created");
                 return;
             }
@@ -247,7 +286,8 @@ struct Runner {
                     e.stop(op.container_id, op.timeout);
                 }
                 e.remove(op.container_id, true, op.remove_volumes);
-                e.create(*op.request);
+                auto c = e.create(*op.request);
+                if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Recreated");
                 return;
             }

@@ -53,6 +53,20 @@ services:
     depends_on:
       seed: {condition: service_completed_successfully}
     command: ["sh", "-c", "$loop"]
+  files:
+    image: busybox
+    network_mode: none
+    command: ["sh", "-c", "$loop"]
+    configs:
+      - app_conf
+      - source: env_conf
+        target: /etc/app/env.conf
+        mode: 0440
+    secrets:
+      - token
+      - source: token
+        target: other_name
+        uid: "1000"
   hostish:
     image: busybox
     network_mode: none
@@ -63,7 +77,16 @@ services:
     command: ["sh", "-c", "$loop"]
 volumes:
   data: {}
+configs:
+  app_conf:
+    content: "inline config"
+  env_conf:
+    environment: SCN_CONF
+secrets:
+  token:
+    environment: SCN_TOKEN
 EOF
+export SCN_CONF=from-env SCN_TOKEN=s3cret
 c() { (cd "$app" && b compose "$@"); }
 on_exit "cd '$app' && '$BERTH' --root '$ROOT' --run-dir '$RUN' compose down -t 1"
 on_exit "for d in /sys/fs/cgroup/*/$cgp; do rmdir \$d; done"
@@ -94,6 +117,13 @@ assert_eq "$(b inspect -f '{{.HostConfig.UTSMode}} {{.HostConfig.UsernsMode}} {{
 # volume.subpath: only the part the seed service made.
 assert_eq "$(b exec "$proj-sub-1" ls /m)" f "volume.subpath mounts the subpath"
 assert_eq "$(b exec "$proj-sub-1" cat /m/f)" sub-content "volume.subpath content"
+
+# configs and secrets from content / the environment, where Compose puts them.
+f() { b exec "$proj-files-1" "$@"; }
+assert_eq "$(f cat /app_conf)" "inline config" "config content at /<name>"
+assert_eq "$(f cat /etc/app/env.conf) $(f stat -c %a /etc/app/env.conf)" "from-env 440" "config from the environment, target and mode"
+assert_eq "$(f cat /run/secrets/token) $(f stat -c %a /run/secrets/token)" "s3cret 444" "secret at /run/secrets/<name>, 0444"
+assert_eq "$(f cat /run/secrets/other_name) $(f stat -c %u /run/secrets/other_name)" "s3cret 1000" "secret target and uid"
 
 # post_start ran once the container started, as its user, in its dir, with its environment;
 # pre_stop runs in the container while it still runs.
