@@ -149,6 +149,13 @@ out=$(c up -d 2>&1) || fail "up after changing shm failed: $out"
 assert_eq "$(b inspect -f '{{.State.Status}}' "$proj-app-1")" running "the recreated joiner runs"
 eventually 5 sh -c "[ \"\$($BERTH --root $ROOT --run-dir $RUN exec $proj-app-1 cat /dev/shm/m)\" = from-shm2 ]"
 
+# A named volume whose definition changed is refused (its data would be lost), nothing is done.
+cp "$app/compose.yaml" "$WORK/compose.yaml.orig"
+sed -i 's/^  data: {}$/  data:\n    labels: {changed: "yes"}/' "$app/compose.yaml"
+expect_fail c up -d
+assert_contains "$ERR" "volume \"${proj}_data\" exists but doesn't match configuration in compose file" "changed volume refused"
+cp "$WORK/compose.yaml.orig" "$app/compose.yaml"
+
 # A bad mode is refused before anything is done.
 sed -i 's/^    uts: host$/    uts: private/' "$app/compose.yaml"
 expect_fail c up -d
@@ -157,5 +164,39 @@ assert_contains "$ERR" "service \"hostish\": uts: invalid mode \"private\"" "bad
 sed -i "s/^    uts: private$/    uts: host/" "$app/compose.yaml"
 c down -t 1 >/dev/null 2>&1 || true
 [ -z "$(b ps -aq)" ] || fail "down left containers"
+
+# A project network whose definition changed is made again, and its containers with it.
+if command -v nft >/dev/null && command -v ip >/dev/null; then
+  export BERTH_IP_FORWARD=0  # a shared test host: leave its global ip_forward alone
+  oct=$(( $$ % 200 + 20 ))
+  net="$WORK/net"
+  mkdir -p "$net"
+  netfile() {
+    cat >"$net/compose.yaml" <<EOF
+name: scnn$$
+services:
+  s:
+    image: busybox
+    command: ["sh", "-c", "$loop"]
+networks:
+  default:
+    ipam: {config: [{subnet: 10.$1.$oct.0/24}]}
+EOF
+  }
+  n() { (cd "$net" && b compose "$@"); }
+  on_exit "cd '$net' && '$BERTH' --root '$ROOT' --run-dir '$RUN' compose down -t 1"
+  ip_of() { b inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "scnn$$-s-1"; }
+  netfile 247
+  out=$(n up -d 2>&1) || fail "network project up failed: $out"
+  assert_contains "$(ip_of)" "10.247.$oct." "address from the first subnet"
+  out=$(n up -d 2>&1) || fail "second up failed: $out"
+  assert_not_contains "$out" "Removed" "an unchanged network is kept"
+  netfile 248
+  out=$(n up -d 2>&1) || fail "up with a changed network failed: $out"
+  assert_contains "$out" "Network scnn$$""_default  Removed" "the changed network is removed"
+  assert_contains "$(ip_of)" "10.248.$oct." "the container is on the network made again"
+  assert_eq "$(b inspect -f '{{.State.Status}}' "scnn$$-s-1")" running "and runs"
+  n down -t 1 >/dev/null 2>&1 || fail "down failed"
+fi
 assert_not_contains "$(cat /proc/self/mountinfo)" "$RUN/containers/" "no shm mount left on the host"
 echo "ok: $SCENARIO"
