@@ -125,6 +125,17 @@ assert_eq "$(f cat /etc/app/env.conf) $(f stat -c %a /etc/app/env.conf)" "from-e
 assert_eq "$(f cat /run/secrets/token) $(f stat -c %a /run/secrets/token)" "s3cret 444" "secret at /run/secrets/<name>, 0444"
 assert_eq "$(f cat /run/secrets/other_name) $(f stat -c %u /run/secrets/other_name)" "s3cret 1000" "secret target and uid"
 
+# compose cp: to every container of the service, from its first one.
+echo host-data > "$WORK/cpin"
+c cp "$WORK/cpin" files:/tmp/cpin || fail "compose cp to a service failed"
+assert_eq "$(f cat /tmp/cpin)" host-data "compose cp into the service's container"
+c cp files:/app_conf "$WORK/cpout" || fail "compose cp from a service failed"
+assert_eq "$(cat "$WORK/cpout")" "inline config" "compose cp out of the service's container"
+expect_fail c cp files:/app_conf app:/tmp/x
+assert_contains "$ERR" "copying between services is not supported" "cp between services refused"
+expect_fail c cp nosuch:/x "$WORK/nosuch"
+assert_contains "$ERR" "no such service: nosuch" "cp names a missing service"
+
 # post_start ran once the container started, as its user, in its dir, with its environment;
 # pre_stop runs in the container while it still runs.
 assert_eq "$(cat "$WORK/hooklog/events")" "post started 1000 /tmp" "post_start hook ran after start"
