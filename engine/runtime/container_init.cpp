@@ -103,6 +103,20 @@ void setup_dev(const Spec& s, int rootfd) {
     if (s.privileged) {
         auto tree = clone_tree(AT_FDCWD, "/dev", true);
         attach(tree.get(), target.get(), "/dev");
+        // The host's /dev/shm came along: cover it with this container's own (nothing may be
+        // created in this /dev, it is the host's).
+        auto shm = sys::open_in_root_if_exists(rootfd, "/dev/shm", O_PATH | O_NOFOLLOW | O_DIRECTORY);
+        if (!shm) return;
+        if (!s.shm_source.empty()) {
+            auto src = clone_tree(AT_FDCWD, s.shm_source, false);
+            attach(src.get(), shm.get(), "/dev/shm");
+        } else {
+            // --ipc none: an empty read-only one, so the host's stays out of reach.
+            Options opts = s.no_shm ? Options{{"mode", "0"}} : Options{{"mode", "1777"}, {"size", std::to_string(s.shm_size)}};
+            unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (s.no_shm ? MOUNT_ATTR_RDONLY : 0);
+            auto fs = new_fs("tmpfs", opts, attrs, "shm");
+            attach(fs.get(), shm.get(), "/dev/shm");
+        }
         return;
     }
     auto tmp = new_fs("tmpfs", {{"mode", "755"}, {"size", "65536k"}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME, "tmpfs");

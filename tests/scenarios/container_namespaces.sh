@@ -46,6 +46,9 @@ marker="berth-scn-$$"
 echo host > "/dev/shm/$marker"
 on_exit rm -f "/dev/shm/$marker"
 assert_eq "$(b run --rm $R --ipc host busybox cat /dev/shm/$marker)" host "--ipc host: the host's /dev/shm"
+# Privileged containers get the host's /dev, but not its /dev/shm.
+assert_eq "$(b run --rm $R --privileged busybox sh -c "test -e /dev/shm/$marker && echo seen || echo hidden")" hidden "--privileged: own /dev/shm"
+assert_eq "$(b run --rm $R --privileged --ipc container:idonor busybox cat /dev/shm/marker)" shared "--privileged --ipc container: the donor's /dev/shm"
 expect_fail b create $R --ipc host --sysctl kernel.shmmax=1024 busybox true
 assert_contains "$ERR" "not allowed in host IPC namespace" "IPC sysctls refused with --ipc host"
 # The donor's /dev/shm mount goes with it.
