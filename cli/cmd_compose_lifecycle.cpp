@@ -32,9 +32,11 @@ std::vector<ProjectContainer> ordered(container::Engine& e, const ComposeTarget&
     return cs;
 }
 
+// hooks: the service's lifecycle hooks run with fn, pre_stop before it, post_start after it.
 void each(Context& ctx, const std::vector<std::string>& services, bool reverse, const char* doing, const char* done,
           const std::function<bool(const ProjectContainer&)>& applies,
-          const std::function<void(container::Engine&, const ProjectContainer&)>& fn) {
+          const std::function<void(container::Engine&, const ProjectContainer&)>& fn,
+          std::optional<compose::HookPhase> hooks = std::nullopt) {
     auto target = load_target(services);
     container::Engine e(ctx.paths());
     auto progress = progress_printer();
@@ -43,7 +45,10 @@ void each(Context& ctx, const std::vector<std::string>& services, bool reverse, 
         if (!applies(pc)) continue;
         if (progress) progress(" Container " + pc.c.name + "  " + doing);
         try {
+            const compose::Service* svc = hooks && target.project ? target.project->find_service(pc.service) : nullptr;
+            if (svc && *hooks == compose::HookPhase::pre_stop) compose::run_hooks(e, *svc, pc.c.id, *hooks);
             fn(e, pc);
+            if (svc && *hooks == compose::HookPhase::post_start) compose::run_hooks(e, *svc, pc.c.id, *hooks);
             if (progress) progress(" Container " + pc.c.name + "  " + done);
         } catch (const std::exception& ex) {
             errors.push_back("service \"" + pc.service + "\": " + ex.what());
@@ -218,7 +223,7 @@ Registrar reg(64, [](CLI::App& app, Context& ctx) {
     st->add_option("service", start_s, "Services");
     st->callback([&ctx, running] {
         each(ctx, start_s, false, "Starting", "Started", [&](auto& pc) { return !running(pc); },
-             [](auto& e, auto& pc) { e.start(pc.c.id); });
+             [](auto& e, auto& pc) { e.start(pc.c.id); }, compose::HookPhase::post_start);
     });
 
     static std::vector<std::string> stop_s;
@@ -229,7 +234,7 @@ Registrar reg(64, [](CLI::App& app, Context& ctx) {
     sp->callback([&ctx, running] {
         each(ctx, stop_s, true, "Stopping", "Stopped", running, [](auto& e, auto& pc) {
             e.stop(pc.c.id, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt);
-        });
+        }, compose::HookPhase::pre_stop);
     });
 
     static std::vector<std::string> restart_s;
@@ -242,7 +247,7 @@ Registrar reg(64, [](CLI::App& app, Context& ctx) {
     rs->callback([&ctx, any] {
         each(ctx, restart_s, false, "Restarting", "Started", any, [](auto& e, auto& pc) {
             e.restart(pc.c.id, restart_t >= 0 ? std::optional<int>(restart_t) : std::nullopt);
-        });
+        }, compose::HookPhase::post_start);
     });
 
     static std::vector<std::string> kill_s;

@@ -78,6 +78,11 @@ void add_container_flags(CLI::App* c, ContainerFlags& f) {
     c->add_flag("--no-healthcheck", f.no_healthcheck, "Disable any container-specified HEALTHCHECK");
     c->add_option("--log-driver", f.log_driver, "Logging driver for the container");
     c->add_option("--log-opt", f.log_opt, "Log driver options")->allow_extra_args(false);
+    c->add_option("--ipc", f.ipc, "IPC mode to use");
+    c->add_option("--pid", f.pid, "PID namespace to use");
+    c->add_option("--uts", f.uts, "UTS namespace to use");
+    c->add_option("--userns", f.userns, "User namespace to use");
+    c->add_option("--cgroup-parent", f.cgroup_parent, "Optional parent cgroup for the container");
     c->add_option("--platform", f.platform, "Set platform if server is multi-platform capable");
     c->add_option("--pull", f.pull, "Pull image before running (\"always\", \"missing\", \"never\")");
 }
@@ -218,6 +223,11 @@ container::CreateRequest make_create_request(const ContainerFlags& f, const std:
     h.group_add = f.group_add;
     h.privileged = f.privileged;
     h.readonly_rootfs = f.read_only;
+    h.ipc_mode = f.ipc;
+    h.pid_mode = f.pid;
+    h.uts_mode = f.uts;
+    h.userns_mode = f.userns;
+    h.cgroup_parent = f.cgroup_parent;
     if (f.init) h.init = true;
     bool host_net = f.network == "host";
     for (auto& s : f.sysctl) {

@@ -118,7 +118,14 @@ container::CreateRequest container_request(const Project& project, const Service
             }
             if (m.volume) {
                 ms.nocopy = m.volume->nocopy;
-                if (!m.volume->subpath.empty()) problem("volumes: volume.subpath is not supported");
+                ms.subpath = m.volume->subpath;
+                if (!ms.subpath.empty()) {
+                    try {
+                        container::check_subpath(ms.subpath);
+                    } catch (const std::exception& e) {
+                        problem(std::string("volumes: ") + e.what());
+                    }
+                }
             }
         } else if (m.type == "tmpfs") {
             ms.type = "tmpfs";
@@ -136,16 +143,18 @@ container::CreateRequest container_request(const Project& project, const Service
         auto [path, o] = str::split_once(t, ':');
         hc.tmpfs[path] = o.value_or("");
     }
-    // Configs and secrets from files: read-only binds where Compose mounts them.
+    // Configs and secrets from files: read-only binds where Compose mounts them (the others are
+    // copied in by the executor once the container exists).
     auto file_refs = [&](const std::vector<FileRef>& refs, const std::map<std::string, FileObject>& objs, const char* what,
                          const std::string& dir) {
         for (auto& ref : refs) {
             auto it = objs.find(ref.source);
             if (it == objs.end()) continue;
-            if (it->second.file.empty()) {
-                problem(std::string(what) + " \"" + ref.source + "\": only file-based " + what + "s are supported");
+            if (it->second.external) {
+                problem(std::string(what) + " \"" + ref.source + "\": external " + what + "s need a swarm, which berth is not");
                 continue;
             }
+            if (it->second.file.empty()) continue;  // content or environment: copied in after create (executor)
             container::MountSpec ms;
             ms.type = "bind";
             ms.source = it->second.file;
@@ -235,13 +244,22 @@ container::CreateRequest container_request(const Project& project, const Service
     if (svc.deploy && svc.deploy->reservations && svc.deploy->reservations->memory)
         res.memory_reservation = *svc.deploy->reservations->memory;
 
-    // Namespaces berth's engine does not share yet: refuse rather than run something else.
-    if (!svc.ipc.empty()) problem("ipc is not supported yet");
-    if (!svc.pid.empty()) problem("pid is not supported yet");
-    if (!svc.uts.empty()) problem("uts is not supported yet");
-    if (!svc.userns_mode.empty()) problem("userns_mode is not supported yet");
-    if (!svc.cgroup_parent.empty()) problem("cgroup_parent is not supported yet");
-    if (!svc.post_start.empty() || !svc.pre_stop.empty()) problem("post_start/pre_stop hooks are not supported yet");
+    // Shared namespaces: "service:x" is x's first container (Compose's getMode); the engine
+    // checks the rest again at create, but a bad value is reported here with the others.
+    auto ns_mode = [&](const char* key, const std::string& v, std::initializer_list<const char*> plain, bool join) {
+        if (v.empty()) return v;
+        for (auto* p : plain)
+            if (v == p) return v;
+        if (join && v.rfind("container:", 0) == 0 && v.size() > 10) return v;
+        if (auto ref = service_ref(v); join && !ref.empty()) return "container:" + project.container_name(ref, 1);
+        problem(std::string(key) + ": invalid mode \"" + v + "\"");
+        return std::string();
+    };
+    hc.ipc_mode = ns_mode("ipc", svc.ipc, {"private", "shareable", "host", "none"}, true);
+    hc.pid_mode = ns_mode("pid", svc.pid, {"host"}, true);
+    hc.uts_mode = ns_mode("uts", svc.uts, {"host"}, false);
+    hc.userns_mode = ns_mode("userns_mode", svc.userns_mode, {"host"}, false);
+    hc.cgroup_parent = svc.cgroup_parent;
 
     // Networks: network_mode, or one endpoint per network with the service name as an alias
     // (create.go getAliases; the engine adds the container's name and short ID itself).

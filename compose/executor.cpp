@@ -1,6 +1,9 @@
 // observe() and execute(): the only parts of compose/ that touch the engine.
 #include "compose/executor.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +15,7 @@
 #include "images/store.hpp"
 #include "network/network.hpp"
 #include "sys/error.hpp"
+#include "sys/fs.hpp"
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
 #include "volumes/volumes.hpp"
@@ -99,6 +103,62 @@ std::vector<std::pair<container::Container, store::State>> service_containers(co
     return out;
 }
 
+}  // namespace
+
+namespace {
+
+// Configs and secrets given as content (or by an environment variable, read at load) have no
+// host file to bind: as Compose does (injectConfigs/injectSecrets), they are copied into the new
+// container at their target, mode 0444 unless set, owned by uid/gid (root by default).
+void inject_file_objects(container::Engine& e, const store::Paths& paths, const Project& p, const Service& svc,
+                         const std::string& id) {
+    auto inject = [&](const std::vector<FileRef>& refs, const std::map<std::string, FileObject>& objs, const std::string& dir) {
+        for (auto& ref : refs) {
+            auto it = objs.find(ref.source);
+            if (it == objs.end() || !it->second.file.empty() || it->second.external) continue;
+            std::string target = ref.target.empty() ? dir + ref.source : ref.target[0] == '/' ? ref.target : dir + ref.target;
+            auto slash = target.rfind('/');
+            std::string parent = slash == 0 ? "/" : target.substr(0, slash);
+            sys::mkdirs(paths.tmp(), 0700);
+            sys::TempDir tmp(paths.tmp(), "compose-file-");
+            auto d = tmp.path() / "d";
+            sys::mkdirs(d, 0755);
+            auto f = d / target.substr(slash + 1);
+            sys::write_file(f, it->second.content, 0600);
+            if (::chmod(f.c_str(), ref.mode.value_or(0444)) < 0) sys::throw_errno("chmod", f.string());
+            auto uid = str::parse_int(ref.uid).value_or(0), gid = str::parse_int(ref.gid).value_or(0);
+            if (::chown(f.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) < 0) sys::throw_errno("chown", f.string());
+            container::CopyOptions o;
+            o.archive = true;  // keep the owner set above
+            e.copy_to(id, d.string() + "/.", parent, o);
+        }
+    };
+    inject(svc.configs, p.configs, "/");
+    inject(svc.secrets, p.secrets, "/run/secrets/");
+}
+
+}  // namespace
+
+void run_hooks(container::Engine& e, const Service& svc, const std::string& container, HookPhase phase) {
+    bool post = phase == HookPhase::post_start;
+    const auto& hooks = post ? svc.post_start : svc.pre_stop;
+    if (hooks.empty() || (!post && !e.records().state(e.records().get(container).id).running())) return;
+    for (auto& h : hooks) {
+        container::ExecRequest r;
+        r.cmd = h.command;
+        for (auto& [k, v] : h.environment) r.env.push_back(k + "=" + v);
+        r.user = h.user;
+        r.working_dir = h.working_dir;
+        r.privileged = h.privileged;
+        r.interactive = false;
+        int code = e.exec(container, r);
+        if (code != 0)
+            throw Error(Errc::failed, std::string(post ? "post_start" : "pre_stop") + " hook exited with status " + std::to_string(code));
+    }
+}
+
+namespace {
+
 struct Runner {
     const store::Paths& paths;
     const Project* project;
@@ -163,10 +223,15 @@ struct Runner {
         }
     }
 
+    const Service* service_of(const Op& op) const {
+        return project && !op.service.empty() ? project->find_service(op.service) : nullptr;
+    }
+
     void stop_and_remove(container::Engine& e, const Op& op, bool volumes) {
         auto st = e.records().state(op.container_id);
         if (st.running()) {
             say("Container", op.target, "Stopping");
+            if (auto* svc = service_of(op)) run_hooks(e, *svc, op.container_id, HookPhase::pre_stop);
             e.stop(op.container_id, op.timeout);
             say("Container", op.target, "Stopped");
         }
@@ -207,7 +272,8 @@ struct Runner {
             case OpKind::create_container: {
                 container::Engine e(paths);
                 say("Container", op.target, "Creating");
-                e.create(*op.request);
+                auto c = e.create(*op.request);
+                if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Created");
                 return;
             }
@@ -215,9 +281,13 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Recreate");
                 auto st = e.records().state(op.container_id);
-                if (st.running()) e.stop(op.container_id, op.timeout);
+                if (st.running()) {
+                    if (auto* svc = service_of(op)) run_hooks(e, *svc, op.container_id, HookPhase::pre_stop);
+                    e.stop(op.container_id, op.timeout);
+                }
                 e.remove(op.container_id, true, op.remove_volumes);
-                e.create(*op.request);
+                auto c = e.create(*op.request);
+                if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Recreated");
                 return;
             }
@@ -225,6 +295,7 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Starting");
                 e.start(op.target);
+                if (auto* svc = service_of(op)) run_hooks(e, *svc, op.target, HookPhase::post_start);
                 say("Container", op.target, "Started");
                 return;
             }
@@ -232,6 +303,7 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Restarting");
                 e.restart(op.target, op.timeout);
+                if (auto* svc = service_of(op)) run_hooks(e, *svc, op.target, HookPhase::post_start);
                 say("Container", op.target, "Started");
                 return;
             }

@@ -9,6 +9,10 @@
 #include "compose/plan.hpp"
 #include "store/paths.hpp"
 
+namespace berth::container {
+class Engine;
+}
+
 namespace berth::compose {
 
 // Containers, networks and volumes labelled com.docker.compose.project=<name>, plus the networks
@@ -32,6 +36,13 @@ struct ExecOptions {
     std::function<void(const std::string& line)> progress;
     const std::atomic<bool>* cancel = nullptr;  // set (e.g. by SIGINT): no new op starts, waits end
 };
+
+// A service's lifecycle hooks (compose-spec 05-services.md post_start / pre_stop): each is an
+// exec in the container with its own user, privileges, working dir and environment, run in
+// order and waited for; a hook that exits non-zero fails the operation ("post_start hook exited
+// with status 3"). pre_stop hooks run only while the container runs.
+enum class HookPhase { post_start, pre_stop };
+void run_hooks(container::Engine& e, const Service& svc, const std::string& container, HookPhase phase);
 
 // Runs the plan: each op once all of its `after` ops are done, independent ones in parallel.
 // On a failure no new op starts; running ones finish; then berth::Error(Errc::failed) is thrown

@@ -7,6 +7,7 @@
 
 #include "compose/graph.hpp"
 #include "sys/error.hpp"
+#include "sys/sha256.hpp"
 #include "sys/strings.hpp"
 
 namespace berth::compose {
@@ -76,6 +77,32 @@ std::set<std::string> namespace_parents(const Service& svc) {
         out.insert(str::split_once(rest, ':').first);
     }
     return out;
+}
+
+// A top-level network's definition as a hash (Compose's NetworkHash), kept in the config-hash
+// label of the network it creates.
+std::string network_config_hash(const Network& n) {
+    std::string text = "driver=" + (n.driver.empty() ? std::string("bridge") : n.driver) + "\n";
+    for (auto& [k, v] : n.driver_opts) text += "opt:" + k + "=" + v + "\n";
+    text += "ipam=" + n.ipam_driver + "\n";
+    for (auto& pool : n.ipam_config) {
+        text += "pool:" + pool.subnet + "," + pool.ip_range + "," + pool.gateway + "\n";
+        for (auto& [k, v] : pool.aux_addresses) text += "aux:" + k + "=" + v + "\n";
+    }
+    for (auto& [k, v] : n.ipam_options) text += "ipam_opt:" + k + "=" + v + "\n";
+    text += std::string("internal=") + (n.internal ? "1" : "0") + " attachable=" + (n.attachable ? "1" : "0") +
+            " ipv4=" + (n.enable_ipv4 ? (*n.enable_ipv4 ? "1" : "0") : "-") + " ipv6=" + (n.enable_ipv6 ? (*n.enable_ipv6 ? "1" : "0") : "-") + "\n";
+    for (auto& [k, v] : n.labels) text += "label:" + k + "=" + v + "\n";
+    return sys::sha256_hex(text);
+}
+
+// A top-level volume's definition as a hash (Compose's VolumeHash: the driver defaulted to
+// local), kept in the config-hash label of the volume it creates.
+std::string volume_config_hash(const Volume& v) {
+    std::string text = "driver=" + (v.driver.empty() ? std::string("local") : v.driver) + "\n";
+    for (auto& [k, val] : v.driver_opts) text += "opt:" + k + "=" + val + "\n";
+    for (auto& [k, val] : v.labels) text += "label:" + k + "=" + val + "\n";
+    return sys::sha256_hex(text);
 }
 
 std::set<std::string> expected_networks(const Project& p, const Service& svc) {
@@ -168,21 +195,58 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
 
     // Networks and volumes.
     std::map<std::string, size_t> net_op, vol_op;  // by key
+    std::set<std::string> dropped;                 // containers removed because their network is made again
     for (auto& [key, n] : project.networks) {
         auto* seen = observed.network(n.name);
         if (n.external) {
             if (!seen) problems.push_back("network " + n.name + " declared as external, but could not be found");
             continue;
         }
+        std::vector<size_t> create_after = orphan_ops;
+        std::string cause = "not found";
         if (seen) {
             auto it = seen->labels.find(labels::project);
-            if (it == seen->labels.end())
+            auto h = seen->labels.find(labels::config_hash);
+            if (it == seen->labels.end()) {
                 b.plan.warnings.push_back("a network with name " + n.name +
                                           " exists but was not created by compose.\nSet `external: true` to use an existing network");
-            else if (it->second != project.name)
+                continue;
+            }
+            if (it->second != project.name) {
                 problems.push_back("network " + n.name + " was found but has incorrect label " + labels::project + " set to \"" +
                                    it->second + "\" (expected: \"" + project.name + "\")");
-            continue;
+                continue;
+            }
+            if (h == seen->labels.end() || h->second == network_config_hash(n)) continue;
+            // Changed definition (Compose >= 2.24, removeDivergedNetwork): the project's containers
+            // on it go, the network is made again, and they are created anew on it.
+            cause = "configuration changed (config-hash " + short_hash(h->second) + " -> " + short_hash(network_config_hash(n)) + ")";
+            std::vector<size_t> gone;
+            for (auto& c : observed.containers) {
+                if (!std::binary_search(c.networks.begin(), c.networks.end(), n.name)) continue;
+                if (c.oneoff || !targeted.count(c.service)) {
+                    problems.push_back("network " + n.name + " changed, but container " + c.name +
+                                       " is attached to it and not part of this up");
+                    continue;
+                }
+                Op op;
+                op.kind = OpKind::remove_container;
+                op.service = c.service;
+                op.target = c.name;
+                op.container_id = c.id;
+                op.number = c.number;
+                op.timeout = opts.timeout;
+                op.cause = "network " + n.name + " is made again";
+                op.after = orphan_ops;
+                gone.push_back(b.add(std::move(op)));
+                dropped.insert(c.id);
+            }
+            Op rm;
+            rm.kind = OpKind::remove_network;
+            rm.target = n.name;
+            rm.cause = cause;
+            rm.after = gone;
+            create_after = {b.add(std::move(rm))};
         }
         if (n.driver != "" && n.driver != "bridge") {
             problems.push_back("network " + key + ": driver \"" + n.driver + "\" is not supported (bridge)");
@@ -202,12 +266,13 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
         no.labels[labels::project] = project.name;
         no.labels[labels::network] = key;
         if (!opts.version.empty()) no.labels[labels::version] = opts.version;
+        no.labels[labels::config_hash] = network_config_hash(n);
         Op op;
         op.kind = OpKind::create_network;
         op.target = n.name;
         op.network = no;
-        op.cause = "not found";
-        op.after = orphan_ops;
+        op.cause = cause;
+        op.after = create_after;
         net_op[key] = b.add(std::move(op));
     }
     for (auto& [key, v] : project.volumes) {
@@ -224,6 +289,12 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
             else if (it->second != project.name)
                 b.plan.warnings.push_back("volume \"" + v.name + "\" already exists but was created for project \"" + it->second +
                                           "\" (expected \"" + project.name + "\"). Use `external: true` to use an existing volume");
+            else if (auto h = seen->labels.find(labels::config_hash);
+                     h != seen->labels.end() && h->second != volume_config_hash(v))
+                // Compose asks before recreating ("data will be lost"); berth does not ask, it refuses.
+                problems.push_back("volume \"" + v.name + "\" exists but doesn't match configuration in compose file (config-hash " +
+                                   short_hash(h->second) + " -> " + short_hash(volume_config_hash(v)) +
+                                   "); remove it to recreate it (its data will be lost): compose down -v, or volume rm " + v.name);
             continue;
         }
         volumes::CreateOptions vo;
@@ -232,6 +303,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
         vo.labels = v.labels;
         vo.labels[labels::project] = project.name;
         vo.labels[labels::volume] = key;
+        vo.labels[labels::config_hash] = volume_config_hash(v);
         if (!opts.version.empty()) vo.labels[labels::version] = opts.version;
         Op op;
         op.kind = OpKind::create_volume;
@@ -325,6 +397,10 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
             int max_number = 0;
             for (auto& c : observed.containers)
                 if (c.service == s && !c.oneoff) {
+                    if (dropped.count(c.id)) {
+                        recreated.insert(s);  // made anew: what shares its namespaces follows
+                        continue;
+                    }
                     existing.push_back(&c);
                     max_number = std::max(max_number, c.number);
                 }

@@ -21,8 +21,16 @@ void check_name(const std::string& what, const std::string& s) {
     }
 }
 
+// The parent may be a path ("a/b", docker run --cgroup-parent): each component a plain name.
+void check_parent(const std::string& parent) {
+    for (auto& part : str::split(parent, '/')) {
+        if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string::npos)
+            throw_error(Errc::invalid, "invalid cgroup parent \"" + parent + "\"");
+    }
+}
+
 std::unique_ptr<detail::Driver> make(const Layout& layout, const std::string& parent, const std::string& name) {
-    check_name("parent", parent);
+    check_parent(parent);
     check_name("name", name);
     return layout.version == Version::v1 ? detail::make_v1(layout, parent, name)
                                          : detail::make_v2(layout, parent, name);
@@ -113,8 +121,8 @@ std::uint64_t Cgroup::oom_kills() const {
 void Cgroup::kill_all(int sig) {
     driver_->kill_all(sig);
 }
-void Cgroup::destroy() {
-    driver_->destroy();
+void Cgroup::destroy(bool remove_parent) {
+    driver_->destroy(remove_parent);
 }
 
 std::uint64_t host_memory_bytes() {

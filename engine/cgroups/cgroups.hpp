@@ -5,8 +5,9 @@
 // by berth-shim, so this library uses only libc, the standard library and berth_sys.
 //
 // Paths: a container's cgroup is <controller root>/<parent>/<name>, where parent is
-// store::Paths::prefix ("berth" or "berth-<8 hex>") and name the container ID. On v1 that dir
-// exists once per controller hierarchy; on v2 once.
+// store::Paths::prefix ("berth" or "berth-<8 hex>"), or the path docker run --cgroup-parent
+// names ("a/b", made when missing), and name the container ID. On v1 that dir exists once per
+// controller hierarchy; on v2 once.
 //
 // Every file write goes through one helper whose errors read
 //   write(/sys/fs/cgroup/memory/berth/<id>/memory.limit_in_bytes, "33554432"): Device or resource busy
@@ -229,9 +230,11 @@ public:
     // otherwise freeze, signal every pid, thaw, repeated until the cgroup is empty (bounded;
     // Errc::failed naming the survivors).
     void kill_all(int sig);
-    // Kills what remains, waits (bounded) until empty, removes the dir in every hierarchy, then
-    // tries the parent dirs too (left alone while other containers use them). Idempotent.
-    void destroy();
+    // Kills what remains, waits (bounded) until empty, removes the dir in every hierarchy, then,
+    // with remove_parent, tries the parent dirs too (left alone while other containers use
+    // them). A parent the user named (--cgroup-parent) is theirs and stays, as with Docker.
+    // Idempotent.
+    void destroy(bool remove_parent = true);
 
 private:
     explicit Cgroup(std::unique_ptr<detail::Driver> driver);

@@ -11,6 +11,7 @@
 #include "cgroups/cgroupfs.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
+#include "sys/strings.hpp"
 
 namespace berth::cgroups::detail {
 
@@ -67,18 +68,29 @@ void Driver::add(pid_t pid) {
     }
 }
 
-void Driver::destroy() {
+void Driver::destroy(bool remove_parent) {
     auto ds = dirs();
     bool any = std::any_of(ds.begin(), ds.end(), [](const fs::path& d) { return sys::is_dir(d); });
     if (any) {
         if (!pids().empty()) kill_all(SIGKILL);
         for (auto& d : ds) remove_cgroup_tree(d, 0);
     }
+    if (!remove_parent) return;
     for (auto& p : parent_dirs()) {
         // Other containers' cgroups keep the parent busy; it goes with the last of them.
         if (::rmdir(p.c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY) {
             sys::throw_errno("rmdir", p.string());
         }
+    }
+}
+
+void make_parent_dirs(const fs::path& root, const std::string& parent, std::vector<fs::path>& made,
+                      const std::function<void(const fs::path&)>& on_level) {
+    fs::path dir = root;
+    for (auto& part : str::split(parent, '/')) {
+        dir /= part;
+        if (make_dir(dir)) made.push_back(dir);
+        on_level(dir);
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The small table of operations each cgroup version implements (crun's cgroup-internal.h has
 // the same shape). Internal to berth_cgroups: callers use cgroups::Cgroup.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,8 +29,8 @@ public:
 
     std::vector<pid_t> pids() const;  // union over procs_files(), sorted
     void add(pid_t pid);
-    // kill, wait for empty, rmdir every dir, then the parents if they are empty.
-    void destroy();
+    // kill, wait for empty, rmdir every dir, then (remove_parent) the parents if they are empty.
+    void destroy(bool remove_parent);
 
     const std::string& name() const { return name_; }
     const Layout& layout() const { return layout_; }
@@ -50,6 +51,11 @@ protected:
 // below makes the dirs and rolls back.
 std::unique_ptr<Driver> make_v1(const Layout& layout, const std::string& parent, const std::string& name);
 std::unique_ptr<Driver> make_v2(const Layout& layout, const std::string& parent, const std::string& name);
+
+// Makes the parent path's dirs below root that are missing (each level, top-down), appending
+// those it made to `made`; calls on_level(dir) for every level, made or not.
+void make_parent_dirs(const fs::path& root, const std::string& parent, std::vector<fs::path>& made,
+                      const std::function<void(const fs::path&)>& on_level);
 
 // Makes the dirs (and the parents), returning the dirs this call made, deepest last, for the
 // rollback. Throws Errc::conflict if a dir already holds processes.

@@ -171,8 +171,9 @@ std::vector<fs::path> create_v1_dirs(const Layout& layout, const std::string& pa
             // A concurrent destroy() of the last other container may remove the parent between
             // our mkdirs; make it again then.
             for (int attempt = 0;; ++attempt) {
-                if (make_dir(pdir)) made.push_back(pdir);
-                if (is_cpuset) v1::inherit_cpuset(pdir, root);
+                make_parent_dirs(root, parent, made, [&](const fs::path& d) {
+                    if (is_cpuset) v1::inherit_cpuset(d, root);
+                });
                 try {
                     if (make_dir(cdir)) {
                         made.push_back(cdir);

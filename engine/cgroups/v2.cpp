@@ -105,8 +105,7 @@ std::vector<fs::path> create_v2_dirs(const Layout& layout, const std::string& pa
         // the parent holds no process of its own, so both may enable them.
         v2::enable_controllers(layout.root);
         for (int attempt = 0;; ++attempt) {
-            if (make_dir(pdir)) made.push_back(pdir);
-            v2::enable_controllers(pdir);
+            make_parent_dirs(layout.root, parent, made, [](const fs::path& d) { v2::enable_controllers(d); });
             try {
                 if (make_dir(cdir)) {
                     made.push_back(cdir);

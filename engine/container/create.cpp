@@ -5,6 +5,7 @@
 
 #include "container/engine.hpp"
 #include "container/parse.hpp"
+#include "container/start_internal.hpp"
 #include "images/store.hpp"
 #include "network/network.hpp"
 #include "runtime/security_caps.hpp"
@@ -151,6 +152,10 @@ Container Engine::create(const CreateRequest& req) {
     for (auto& m : hc.mounts) {
         if (m.type == "volume" && !m.source.empty())
             if (auto why = volumes::name_error(m.source)) invalid("create " + m.source + ": " + *why);
+        if (!m.subpath.empty()) {
+            if (m.type != "volume") invalid("invalid mount config for type \"" + m.type + "\": volume-subpath is for volumes");
+            check_subpath(m.subpath);
+        }
         std::string t = std::filesystem::path(m.target).lexically_normal().string();
         if (t.size() > 1 && t.back() == '/') t.pop_back();
         if (!targets.insert(t).second) invalid("Duplicate mount point: " + t);
@@ -257,6 +262,7 @@ Container Engine::create(const CreateRequest& req) {
         }
     }
     c.mac_address = req.mac_address;
+    check_namespace_modes(records_, hc, req.hostname);
 
     // The name, chosen and written under the names lock so two creates cannot take the same one.
     auto names = records_.lock_names();
@@ -273,7 +279,8 @@ Container Engine::create(const CreateRequest& req) {
             throw Error(Errc::conflict, "Conflict. The container name \"/" + c.name + "\" is already in use by container \"" +
                                             other->id + "\". You have to remove (or rename) that container to be able to reuse that name.");
     }
-    if (cf.hostname.empty() && mode != "host" && mode.rfind("container:", 0) != 0) cf.hostname = c.short_id();
+    if (cf.hostname.empty() && mode != "host" && mode.rfind("container:", 0) != 0 && hc.uts_mode != "host")
+        cf.hostname = c.short_id();
 
     // Volumes last, so a request refused above created none: named ones are made when missing
     // (Docker's create does the same), anonymous ones get a generated name recorded as the source.

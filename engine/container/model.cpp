@@ -94,7 +94,10 @@ HealthConfig health_from(const json& j) {
 ojson mount_json(const MountSpec& m) {
     ojson o = {{"Type", m.type}, {"Source", m.source}, {"Target", m.target}, {"ReadOnly", m.readonly}};
     if (m.type == "bind") o["BindOptions"] = {{"Propagation", m.propagation}, {"CreateMountpoint", m.create_host_path}};
-    if (m.type == "volume") o["VolumeOptions"] = {{"NoCopy", m.nocopy}, {"Anonymous", m.anonymous}};
+    if (m.type == "volume") {
+        o["VolumeOptions"] = {{"NoCopy", m.nocopy}, {"Anonymous", m.anonymous}};
+        if (!m.subpath.empty()) o["VolumeOptions"]["Subpath"] = m.subpath;
+    }
     if (m.type == "tmpfs")
         o["TmpfsOptions"] = {{"SizeBytes", m.tmpfs_size}, {"Mode", m.tmpfs_mode}, {"Options", m.tmpfs_options}};
     return o;
@@ -113,6 +116,7 @@ MountSpec mount_from(const json& j) {
     if (j.contains("VolumeOptions")) {
         m.nocopy = j["VolumeOptions"].value("NoCopy", false);
         m.anonymous = j["VolumeOptions"].value("Anonymous", false);
+        m.subpath = j["VolumeOptions"].value("Subpath", "");
     }
     if (j.contains("TmpfsOptions")) {
         m.tmpfs_size = j["TmpfsOptions"].value("SizeBytes", std::int64_t{0});
@@ -187,15 +191,20 @@ std::string to_json(const Container& c) {
                   {"DnsSearch", h.dns_search},
                   {"ExtraHosts", strings_or_null(h.extra_hosts)},
                   {"GroupAdd", strings_or_null(h.group_add)},
+                  {"IpcMode", h.ipc_mode},
+                  {"PidMode", h.pid_mode},
                   {"Privileged", h.privileged},
                   {"PublishAllPorts", h.publish_all},
                   {"ReadonlyRootfs", h.readonly_rootfs},
                   {"SecurityOpt", strings_or_null(h.security_opt)},
+                  {"UTSMode", h.uts_mode},
+                  {"UsernsMode", h.userns_mode},
                   {"Tmpfs", h.tmpfs.empty() ? ojson(nullptr) : string_map<ojson>(h.tmpfs)},
                   {"ShmSize", h.shm_size},
                   {"Sysctls", h.sysctls.empty() ? ojson(nullptr) : string_map<ojson>(h.sysctls)}};
     auto resources = resources_json(h.resources);
     for (auto& [k, v] : resources.items()) host[k] = v;
+    host["CgroupParent"] = h.cgroup_parent;
     host["Devices"] = devices;
     host["Ulimits"] = ulimits;
     host["Init"] = h.init ? ojson(*h.init) : ojson(nullptr);
@@ -284,6 +293,11 @@ Container container_from_json(const std::string& text) {
         hc.security_opt = strings_from(h, "SecurityOpt");
         hc.tmpfs = map_from(h, "Tmpfs");
         hc.shm_size = h.value("ShmSize", hc.shm_size);
+        hc.ipc_mode = h.value("IpcMode", "private");
+        hc.pid_mode = h.value("PidMode", "");
+        hc.uts_mode = h.value("UTSMode", "");
+        hc.userns_mode = h.value("UsernsMode", "");
+        hc.cgroup_parent = h.value("CgroupParent", "");
         hc.sysctls = map_from(h, "Sysctls");
         hc.resources = resources_from(h);
         for (auto& d : h.value("Devices", json::array()))

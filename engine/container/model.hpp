@@ -29,6 +29,7 @@ struct MountSpec {
     bool nocopy = false;            // volume: do not fill a new volume from the image
     bool create_host_path = false;  // bind from -v: a missing host path is created (Docker's legacy)
     bool anonymous = false;         // volume made for this container (-v /path, image VOLUME)
+    std::string subpath;            // volume: mount only this path inside it (volume-subpath)
     std::int64_t tmpfs_size = 0;    // bytes, 0 = kernel default (half of RAM)
     unsigned tmpfs_mode = 0;        // 0 = 1777
     std::string tmpfs_options;      // --tmpfs raw "size=64m,mode=755,noexec"
@@ -94,6 +95,12 @@ struct HostConfig {
     std::string log_type = "json-file";
     std::map<std::string, std::string> log_config;  // max-size, max-file
     std::int64_t shm_size = 64 * 1024 * 1024;
+    // Namespaces (docker run --ipc, --pid, --uts, --userns): "container:<id>" once created.
+    std::string ipc_mode = "private";  // private | shareable | host | none | container:<id>
+    std::string pid_mode;              // "" (own) | host | container:<id>
+    std::string uts_mode;              // "" (own) | host
+    std::string userns_mode;           // "" | host: berth does no user namespace remapping
+    std::string cgroup_parent;         // --cgroup-parent as given; "" = store::Paths::prefix
     cgroups::Resources resources;
     std::vector<Ulimit> ulimits;
     std::vector<DeviceMapping> devices;

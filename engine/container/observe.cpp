@@ -20,8 +20,8 @@ namespace berth::container {
 
 namespace {
 
-cgroups::Cgroup container_cgroup(const store::Paths& p, const std::string& id) {
-    return cgroups::Cgroup::open(cgroups::detect(), p.prefix, id);
+cgroups::Cgroup container_cgroup(const store::Paths& p, const Container& c) {
+    return cgroups::Cgroup::open(cgroups::detect(), cgroup_parent_path(p.prefix, c.host_config), c.id);
 }
 
 std::string user_name(uid_t uid) {
@@ -36,7 +36,7 @@ std::vector<ProcessRow> Engine::top(const std::string& id_or_name) {
     auto c = records_.get(id_or_name);
     auto st = records_.state(c.id);
     if (!st.running()) throw Error(Errc::conflict, "container " + c.id + " is not running");
-    auto pids = container_cgroup(paths(), c.id).pids();
+    auto pids = container_cgroup(paths(), c).pids();
     long hz = ::sysconf(_SC_CLK_TCK);
     struct sysinfo si {};
     ::sysinfo(&si);
@@ -84,7 +84,7 @@ std::vector<ProcessRow> Engine::top(const std::string& id_or_name) {
 StatsSample Engine::stats(const Container& c) {
     StatsSample s;
     s.at_ns = sys::monotonic_ns();
-    s.cg = container_cgroup(paths(), c.id).stats();
+    s.cg = container_cgroup(paths(), c).stats();
     auto st = records_.state(c.id);
     if (st.pid > 0) {
         // The container's own interfaces, from its network namespace.
@@ -137,7 +137,7 @@ void Engine::update(const std::string& id_or_name, const cgroups::Resources& r,
         c.host_config.restart_max_retries = restart->second;
     }
     if (records_.shim_alive(c.id)) {
-        auto cg = container_cgroup(paths(), c.id);
+        auto cg = container_cgroup(paths(), c);
         for (auto& w : cg.update(r)) warnings_.push_back(w);
     }
     records_.save(c);

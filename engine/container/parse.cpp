@@ -91,6 +91,13 @@ MountSpec parse_volume_flag(std::string_view spec) {
     return m;
 }
 
+void check_subpath(const std::string& subpath) {
+    // Docker 26: a local path (filepath.IsLocal): relative, and never above the volume's root.
+    bool ok = !subpath.empty() && subpath.front() != '/';
+    for (auto& part : str::split(subpath, '/')) ok = ok && part != "..";
+    if (!ok) invalid("invalid mount config for type \"volume\": subpath must be a relative path within the volume");
+}
+
 MountSpec parse_mount_flag(std::string_view spec) {
     MountSpec m;
     m.type = "volume";
@@ -120,6 +127,8 @@ MountSpec parse_mount_flag(std::string_view spec) {
             auto b = parse_bool(v);
             if (!b) invalid("invalid value for volume-nocopy: " + v);
             m.nocopy = *b;
+        } else if (k == "volume-subpath") {
+            m.subpath = v;
         } else if (k == "tmpfs-size") {
             auto b = str::parse_bytes(v);
             if (!b) invalid("invalid value for tmpfs-size: " + v);
@@ -135,6 +144,8 @@ MountSpec parse_mount_flag(std::string_view spec) {
     (void)readonly_set;
     if (m.target.empty()) invalid("target is required");
     check_target(m.target, spec, m.type.c_str());
+    if (!m.subpath.empty() && m.type != "volume")
+        invalid("invalid mount config for type \"" + m.type + "\": volume-subpath is for volumes");
     if (m.type == "bind") {
         if (m.source.empty()) invalid("invalid mount config for type \"bind\": field Source must not be empty");
         if (m.source.front() != '/')
@@ -145,6 +156,7 @@ MountSpec parse_mount_flag(std::string_view spec) {
         else if (!valid_volume_name(m.source))
             invalid("invalid volume name \"" + m.source + "\": only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed");
         if (!m.propagation.empty()) invalid("invalid mount config for type \"volume\": bind-propagation is for binds");
+        if (!m.subpath.empty()) check_subpath(m.subpath);
     } else {
         if (!m.source.empty()) invalid("invalid mount config for type \"tmpfs\": field Source must be empty");
         if (!m.propagation.empty() || m.nocopy) invalid("invalid mount config for type \"tmpfs\": bind or volume options given");

@@ -21,6 +21,8 @@ MountSpec parse_volume_flag(std::string_view spec);
 // --mount type=bind|volume|tmpfs,source=..,target=..,readonly,bind-propagation=..,
 // volume-nocopy,tmpfs-size=..,tmpfs-mode=..
 MountSpec parse_mount_flag(std::string_view spec);
+// --mount volume-subpath: relative, and no ".." (Docker's message otherwise).
+void check_subpath(const std::string& subpath);
 // --tmpfs /path[:opts]
 MountSpec parse_tmpfs_flag(std::string_view spec);
 

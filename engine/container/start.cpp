@@ -140,11 +140,12 @@ void Engine::release_run(const Container& c) {
         }
     }
     try {
-        auto cg = cgroups::Cgroup::open(cgroups::detect(), paths().prefix, c.id);
-        cg.destroy();
+        auto cg = cgroups::Cgroup::open(cgroups::detect(), cgroup_parent_path(paths().prefix, c.host_config), c.id);
+        cg.destroy(c.host_config.cgroup_parent.empty());
     } catch (const Error& e) {
         if (e.kind() != Errc::not_found) throw;
     }
+    release_shm(records_.run_dir(c.id));
     sys::remove_tree(records_.run_dir(c.id));
 }
 
@@ -212,10 +213,10 @@ PreparedRun Engine::prepare_run(const Container& c) {
         }
         resources.devices = rules;
     }
-    auto cg = cgroups::Cgroup::create(cgroups::detect(), paths().prefix, c.id, resources);
+    s.cgroup_parent = cgroup_parent_path(paths().prefix, hc);
+    auto cg = cgroups::Cgroup::create(cgroups::detect(), s.cgroup_parent, c.id, resources);
     run.cgroup_made = true;
     for (auto& f : cg.procs_files()) s.cgroup_procs.push_back(f.string());
-    s.cgroup_parent = paths().prefix;
     s.cgroup_name = c.id;
 
     // --- network ------------------------------------------------------------------------
@@ -315,6 +316,8 @@ PreparedRun Engine::prepare_run(const Container& c) {
                 ns.ports.push_back({std::to_string(m.container_port) + "/" + m.proto, m.host_ip, std::to_string(m.host_port)});
         }
     }
+    share_namespaces(records_, c, rundir, s);
+    if (s.uts_host) hostname = host_hostname();
     s.hostname = hostname;
 
     // --- /etc files ----------------------------------------------------------------------
@@ -377,6 +380,12 @@ PreparedRun Engine::prepare_run(const Container& c) {
             if (m.source.empty()) throw Error(Errc::failed, "volume mount at " + m.target + " has no volume");
             rm.source = volumes().acquire(m.source, c.id);  // released by release_run
             rm.copy_up = !m.nocopy;
+            if (!m.subpath.empty()) {
+                auto [path, is_dir] = volume_subpath(rm.source, m.subpath);
+                rm.source = path;
+                rm.target_is_file = !is_dir;
+                rm.copy_up = false;  // a part of a volume is never filled from the image
+            }
         }
         s.mounts.push_back(rm);
     }

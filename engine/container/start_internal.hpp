@@ -21,6 +21,20 @@ struct PreparedRun {
 
 std::vector<int> container_caps(const HostConfig& hc);
 
+// namespaces.cpp. At create: Docker's checks of --ipc/--pid/--uts/--userns/--cgroup-parent,
+// resolving "container:<name>" to "container:<id>" (hostname: the one asked for).
+void check_namespace_modes(const Records& records, HostConfig& hc, const std::string& hostname);
+// The container's cgroup parent: --cgroup-parent without its outer slashes, or prefix.
+std::string cgroup_parent_path(const std::string& prefix, const HostConfig& hc);
+// At start: the spec's IPC/PID/UTS sharing and /dev/shm; a donor must be running (and, for
+// IPC, shareable). --ipc shareable mounts its /dev/shm tmpfs at <rundir>/shm on the host.
+void share_namespaces(const Records& records, const Container& c, const std::filesystem::path& rundir, runtime::Spec& s);
+// Undoes share_namespaces' host mount (none: nothing to do).
+void release_shm(const std::filesystem::path& rundir);
+// volume-subpath: the host path of subpath inside the volume's directory (which must exist
+// there, resolved without leaving it) and whether it is a directory.
+std::pair<std::string, bool> volume_subpath(const std::string& volume_dir, const std::string& subpath);
+
 unsigned char attach_flags(const StartOptions& opts);
 // Streams an attached container's output to opts.on_output and opts.stdin_fd to it until the
 // shim sends 'E'; returns the exit code. Forwards SIGINT/SIGTERM (docker's --sig-proxy) and,

@@ -70,6 +70,16 @@ void enter_network(const Spec& s, const StartContext& ctx) {
     }
 }
 
+// --ipc container:X or host: join (or stay in) that IPC namespace before /dev/mqueue is
+// mounted and IPC sysctls are written, since both act on the caller's IPC namespace
+// (mq_overview(7), ipc_namespaces(7)).
+void enter_ipc(const Spec& s) {
+    if (s.ipc != Spec::Share::path) return;
+    sys::unique_fd fd(::open(s.ipc_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) sys::throw_errno("open", s.ipc_path);
+    if (::setns(fd.get(), CLONE_NEWIPC) < 0) sys::throw_errno("setns", s.ipc_path);
+}
+
 // A directory the runtime mounts over (/proc, /sys, /dev): must be a real directory in the
 // image, not a symlink that would move the mount elsewhere.
 sys::unique_fd special_dir(int rootfd, const std::string& path) {
@@ -93,6 +103,20 @@ void setup_dev(const Spec& s, int rootfd) {
     if (s.privileged) {
         auto tree = clone_tree(AT_FDCWD, "/dev", true);
         attach(tree.get(), target.get(), "/dev");
+        // The host's /dev/shm came along: cover it with this container's own (nothing may be
+        // created in this /dev, it is the host's).
+        auto shm = sys::open_in_root_if_exists(rootfd, "/dev/shm", O_PATH | O_NOFOLLOW | O_DIRECTORY);
+        if (!shm) return;
+        if (!s.shm_source.empty()) {
+            auto src = clone_tree(AT_FDCWD, s.shm_source, false);
+            attach(src.get(), shm.get(), "/dev/shm");
+        } else {
+            // --ipc none: an empty read-only one, so the host's stays out of reach.
+            Options opts = s.no_shm ? Options{{"mode", "0"}} : Options{{"mode", "1777"}, {"size", std::to_string(s.shm_size)}};
+            unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (s.no_shm ? MOUNT_ATTR_RDONLY : 0);
+            auto fs = new_fs("tmpfs", opts, attrs, "shm");
+            attach(fs.get(), shm.get(), "/dev/shm");
+        }
         return;
     }
     auto tmp = new_fs("tmpfs", {{"mode", "755"}, {"size", "65536k"}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME, "tmpfs");
@@ -117,15 +141,23 @@ void setup_dev(const Spec& s, int rootfd) {
                                                          {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"}};
     for (auto& [name, to] : links)
         if (::symlinkat(to, dev.get(), name) < 0 && errno != EEXIST) sys::throw_errno("symlink", std::string("/dev/") + name);
-    for (const char* d : {"pts", "shm", "mqueue"})
+    for (const char* d : {"pts", "shm", "mqueue"}) {
+        if (s.no_shm && d == std::string_view("shm")) continue;  // --ipc none: no /dev/shm at all
         if (::mkdirat(dev.get(), d, 0755) < 0 && errno != EEXIST) sys::throw_errno("mkdir", std::string("/dev/") + d);
+    }
 
     auto pts = new_fs("devpts", {{"newinstance", ""}, {"ptmxmode", "0666"}, {"mode", "0620"}, {"gid", "5"}},
                       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "devpts");
     attach(pts.get(), sys::open_in_root(rootfd, "/dev/pts", O_PATH | O_NOFOLLOW).get(), "/dev/pts");
-    auto shm = new_fs("tmpfs", {{"mode", "1777"}, {"size", std::to_string(s.shm_size)}},
-                      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "shm");
-    attach(shm.get(), sys::open_in_root(rootfd, "/dev/shm", O_PATH | O_NOFOLLOW).get(), "/dev/shm");
+    if (!s.shm_source.empty()) {
+        // Shared: the host's /dev/shm or a tmpfs the engine keeps on the host for the donor.
+        auto tree = clone_tree(AT_FDCWD, s.shm_source, false);
+        attach(tree.get(), sys::open_in_root(rootfd, "/dev/shm", O_PATH | O_NOFOLLOW).get(), "/dev/shm");
+    } else if (!s.no_shm) {
+        auto shm = new_fs("tmpfs", {{"mode", "1777"}, {"size", std::to_string(s.shm_size)}},
+                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "shm");
+        attach(shm.get(), sys::open_in_root(rootfd, "/dev/shm", O_PATH | O_NOFOLLOW).get(), "/dev/shm");
+    }
     auto mq = new_fs("mqueue", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "mqueue");
     attach(mq.get(), sys::open_in_root(rootfd, "/dev/mqueue", O_PATH | O_NOFOLLOW).get(), "/dev/mqueue");
 }
@@ -281,6 +313,7 @@ void install_stdio(const Stdio& io, int tty_slave) {
     try {
         step("joining cgroup", [&] { join_cgroup(s); });
         step("joining network namespace", [&] { enter_network(s, ctx); });
+        step("joining IPC namespace", [&] { enter_ipc(s); });
         // Mounts made from here on stay in this namespace; rslave still lets host events in
         // for binds that ask for slave propagation (runc's default root propagation).
         step("making mounts private", [&] {
@@ -325,6 +358,7 @@ void install_stdio(const Stdio& io, int tty_slave) {
                 if (::mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof attr) < 0) sys::throw_errno("mount_setattr", "/ MOUNT_ATTR_RDONLY");
             });
         step("setting hostname", [&] {
+            if (s.uts_host) return;  // the host's UTS namespace: its name is not ours to set
             if (!s.hostname.empty() && ::sethostname(s.hostname.data(), s.hostname.size()) < 0)
                 sys::throw_errno("sethostname", s.hostname);
             if (!s.domainname.empty() && ::setdomainname(s.domainname.data(), s.domainname.size()) < 0)
@@ -355,6 +389,35 @@ void bring_up_loopback() {
     if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) sys::throw_errno("ioctl", "SIOCSIFFLAGS lo up");
 }
 
+namespace {
+
+// --pid container:X: setns(CLONE_NEWPID) only changes where the caller's next children go
+// (pid_namespaces(7)), so the shim (single-threaded) points its children at X's namespace for
+// this one clone3 and then back at its own, which setns allows since it is the caller's active
+// namespace.
+long clone_in_pid_namespace(const Spec& spec, clone_args& args) {
+    if (spec.pid != Spec::Share::path) {
+        long pid = ::syscall(SYS_clone3, &args, sizeof args);
+        if (pid < 0) sys::throw_errno("clone3", "container init");
+        return pid;
+    }
+    sys::unique_fd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own) sys::throw_errno("open", "/proc/self/ns/pid");
+    sys::unique_fd target(::open(spec.pid_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!target) sys::throw_errno("open", spec.pid_path);
+    if (::setns(target.get(), CLONE_NEWPID) < 0) sys::throw_errno("setns", spec.pid_path);
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    int clone_errno = errno;
+    if (pid != 0 && ::setns(own.get(), CLONE_NEWPID) < 0) sys::throw_errno("setns", "/proc/self/ns/pid (back)");
+    if (pid < 0) {
+        errno = clone_errno;
+        sys::throw_errno("clone3", "container init in " + spec.pid_path);
+    }
+    return pid;
+}
+
+}  // namespace
+
 Started start_container(const Spec& spec, const Stdio& stdio, const StartContext& ctx) {
     int errp[2];
     if (::pipe2(errp, O_CLOEXEC) < 0) sys::throw_errno("pipe2");
@@ -369,12 +432,14 @@ Started start_container(const Spec& spec, const Stdio& stdio, const StartContext
 
     int pidfd = -1;
     clone_args args{};
-    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
+    args.flags = CLONE_NEWNS | CLONE_PIDFD;
+    if (spec.pid == Spec::Share::own) args.flags |= CLONE_NEWPID;
+    if (!spec.uts_host) args.flags |= CLONE_NEWUTS;
+    if (spec.ipc == Spec::Share::own) args.flags |= CLONE_NEWIPC;
     if (spec.net == Spec::Net::none) args.flags |= CLONE_NEWNET;
     args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) sys::throw_errno("clone3", "container init");
+    long pid = clone_in_pid_namespace(spec, args);
     if (pid == 0) {
         err_r.reset();
         tty_parent.reset();

@@ -85,6 +85,14 @@ Spec::Net net_from(const std::string& s) {
     return Spec::Net::none;
 }
 
+const char* share_name(Spec::Share v) {
+    return v == Spec::Share::host ? "host" : v == Spec::Share::path ? "path" : "own";
+}
+
+Spec::Share share_from(const std::string& s) {
+    return s == "host" ? Spec::Share::host : s == "path" ? Spec::Share::path : Spec::Share::own;
+}
+
 }  // namespace
 
 std::string to_json(const Spec& s) {
@@ -116,6 +124,13 @@ std::string to_json(const Spec& s) {
               {"sysctls", s.sysctls},
               {"net", net_name(s.net)},
               {"net_path", s.net_path},
+              {"ipc", share_name(s.ipc)},
+              {"ipc_path", s.ipc_path},
+              {"pid", share_name(s.pid)},
+              {"pid_path", s.pid_path},
+              {"uts_host", s.uts_host},
+              {"shm_source", s.shm_source},
+              {"no_shm", s.no_shm},
               {"cgroup_procs", s.cgroup_procs},
               {"cgroup_parent", s.cgroup_parent},
               {"cgroup_name", s.cgroup_name},
@@ -174,6 +189,13 @@ Spec spec_from_json(const std::string& text) {
         s.sysctls = j.value("sysctls", std::map<std::string, std::string>{});
         s.net = net_from(j.value("net", "none"));
         s.net_path = j.value("net_path", "");
+        s.ipc = share_from(j.value("ipc", "own"));
+        s.ipc_path = j.value("ipc_path", "");
+        s.pid = share_from(j.value("pid", "own"));
+        s.pid_path = j.value("pid_path", "");
+        s.uts_host = j.value("uts_host", false);
+        s.shm_source = j.value("shm_source", "");
+        s.no_shm = j.value("no_shm", false);
         s.cgroup_procs = j.value("cgroup_procs", std::vector<std::string>{});
         s.cgroup_parent = j.value("cgroup_parent", "");
         s.cgroup_name = j.value("cgroup_name", "");

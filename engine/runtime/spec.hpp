@@ -101,6 +101,18 @@ struct Spec {
     enum class Net { own_fd, none, host, container_path };
     Net net = Net::none;
     std::string net_path;  // Net::container_path: /proc/<pid>/ns/net of another container
+    // IPC and PID (docker run --ipc, --pid): a new namespace, the host's, or another container's
+    // joined through its /proc/<pid>/ns/<type> path. UTS: new, or the host's (--uts host: the
+    // hostname is then left alone).
+    enum class Share { own, host, path };
+    Share ipc = Share::own, pid = Share::own;
+    std::string ipc_path, pid_path;
+    bool uts_host = false;
+    // /dev/shm: a fresh tmpfs of shm_size (shm_source empty), a bind of shm_source (--ipc
+    // shareable: the tmpfs the engine mounted for this container on the host; host: /dev/shm;
+    // container:X: X's), or nothing at all (--ipc none).
+    std::string shm_source;
+    bool no_shm = false;
 
     std::vector<std::string> cgroup_procs;  // files the child writes "0" into to join its cgroup
     std::string cgroup_parent;              // store::Paths::prefix, for the shim's OOM and freezer use

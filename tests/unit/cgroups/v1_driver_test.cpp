@@ -240,3 +240,24 @@ TEST_CASE("v1 freeze writes FROZEN and reads it back; pids come from every hiera
     put(t.dir("pids") / "nested" / "cgroup.procs", "40\n");  // a sub-cgroup the container made
     CHECK(cg.pids() == std::vector<pid_t>{10, 20, 30, 40});
 }
+
+TEST_CASE("v1 create under a --cgroup-parent path inherits cpuset at every level") {
+    V1Tree t;
+    const fs::path nested = fs::path("limited") / "apps";
+    put_all(t.root / "cpuset" / "limited", {{"cpuset.cpus", "\n"}, {"cpuset.mems", "\n"}});
+    put_all(t.root / "cpuset" / nested, {{"cpuset.cpus", "\n"}, {"cpuset.mems", "\n"}});
+    put_all(t.root / "cpuset" / nested / "c1", {{"cgroup.procs", ""}, {"cpuset.cpus", "\n"}, {"cpuset.mems", "\n"}});
+    put_all(t.root / "pids" / nested / "c1", {{"cgroup.procs", ""}, {"pids.max", "max\n"}});
+    Resources r;
+    r.pids_limit = 9;
+    r.devices = std::vector<DeviceRule>{};
+    auto cg = Cgroup::create(t.layout(), nested.string(), "c1", r);
+    CHECK(get(t.root / "cpuset" / "limited" / "cpuset.cpus") == "0-1");
+    CHECK(get(t.root / "cpuset" / nested / "cpuset.mems") == "0");
+    CHECK(get(t.root / "cpuset" / nested / "c1" / "cpuset.cpus") == "0-1");
+    CHECK(get(t.root / "pids" / nested / "c1" / "pids.max") == "9");
+    // The other hierarchies got the path made.
+    CHECK(sys::is_dir(t.root / "memory" / nested / "c1"));
+    auto dirs = cg.dirs();
+    CHECK(std::find(dirs.begin(), dirs.end(), t.root / "freezer" / nested / "c1") != dirs.end());
+}

@@ -292,3 +292,21 @@ TEST_CASE("open of a missing cgroup is not_found") {
         CHECK(e.kind() == Errc::not_found);
     }
 }
+
+TEST_CASE("v2 create under a --cgroup-parent path enables the controllers at every level") {
+    V2Tree t(false);
+    for (auto level : {t.root / "limited", t.root / "limited" / "apps"}) {
+        put(level / "cgroup.controllers", "cpuset cpu io memory pids\n");
+        put(level / "cgroup.subtree_control", "\n");
+    }
+    put_all(t.root / "limited" / "apps" / "c1", {{"cgroup.procs", ""}, {"pids.max", "max\n"}});
+    auto r = no_devices();
+    r.pids_limit = 7;
+    auto cg = Cgroup::create(t.layout(), "limited/apps", "c1", r);
+    CHECK(cg.dirs() == std::vector<fs::path>{t.root / "limited" / "apps" / "c1"});
+    CHECK(get(t.root / "limited" / "cgroup.subtree_control") == "+cpu +cpuset +io +memory +pids");
+    CHECK(get(t.root / "limited" / "apps" / "cgroup.subtree_control") == "+cpu +cpuset +io +memory +pids");
+    CHECK(get(t.root / "limited" / "apps" / "c1" / "pids.max") == "7");
+    // Components must be plain names.
+    for (auto bad : {"a/../b", "a//b", "", "/a"}) CHECK_THROWS_AS(Cgroup::create(t.layout(), bad, "c2", r), Error);
+}

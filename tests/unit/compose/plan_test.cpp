@@ -238,7 +238,8 @@ TEST_CASE("plan: problems are reported at once before anything is done") {
 services:
   web:
     image: busybox
-    ipc: host
+    pid: shareable
+    uts: private
     networks: [outside]
 networks:
   outside:
@@ -253,11 +254,48 @@ networks:
     } catch (const Error& e) {
         CHECK(std::string(e.what()) ==
               "network outside declared as external, but could not be found\n"
-              "service \"web\": ipc is not supported yet");
+              "service \"web\": pid: invalid mode \"shareable\"\n"
+              "service \"web\": uts: invalid mode \"private\"");
     }
     UpOptions bad;
     bad.services = {"nope"};
     CHECK_THROWS_WITH(plan_up(p, o, bad), "no such service: nope");
+}
+
+TEST_CASE("plan: shared namespaces and the cgroup parent go to the create request") {
+    auto p = load(R"(
+services:
+  app:
+    image: busybox
+    ipc: service:shm
+    pid: "container:outside"
+    uts: host
+    userns_mode: host
+    cgroup_parent: /limited/apps
+  shm:
+    image: busybox
+    ipc: shareable
+    pid: host
+)");
+    std::vector<std::string> problems;
+    auto r = container_request(p, p.services.at("app"), 1, {}, "", problems);
+    CHECK(problems.empty());
+    CHECK(r.host.ipc_mode == "container:demo-shm-1");
+    CHECK(r.host.pid_mode == "container:outside");
+    CHECK(r.host.uts_mode == "host");
+    CHECK(r.host.userns_mode == "host");
+    CHECK(r.host.cgroup_parent == "/limited/apps");
+    auto d = container_request(p, p.services.at("shm"), 1, {}, "", problems);
+    CHECK(problems.empty());
+    CHECK(d.host.ipc_mode == "shareable");
+    CHECK(d.host.pid_mode == "host");
+    CHECK(d.host.uts_mode.empty());
+    // The dependency Compose adds for service:x orders the donor first.
+    Observed o;
+    o.project = "demo";
+    o.images["busybox"] = "sha256:bbbb";
+    auto text = plan_up(p, o, {}).text();
+    CHECK(text.find("create container demo-shm-1") < text.find("create container demo-app-1"));
 }
 
 TEST_CASE("plan: missing images are pulled or built") {
@@ -412,4 +450,66 @@ services:
     auto renewed = plan_up(p, o, force);
     REQUIRE(renewed.ops[0].request->host.mounts.size() == 1);
     CHECK(renewed.ops[0].request->host.mounts[0].source == "");
+}
+
+TEST_CASE("plan: a volume whose definition changed is refused, one made by this definition is kept") {
+    auto p = load(kStack);
+    Observed fresh;
+    fresh.project = "demo";
+    fresh.images["busybox"] = "sha256:bbbb";
+    auto plan = plan_up(p, fresh, {});
+    const Op* create = nullptr;
+    for (auto& op : plan.ops)
+        if (op.kind == OpKind::create_volume) create = &op;
+    REQUIRE(create);
+    REQUIRE(create->volume);
+    std::string hash = create->volume->labels.at(labels::config_hash);
+    CHECK(hash.size() == 64);
+
+    auto o = converged(p);
+    o.volumes[0].labels[labels::config_hash] = hash;
+    CHECK(plan_up(p, o, {}).ops.empty());
+    // A volume from before the label existed is not judged.
+    o.volumes[0].labels.erase(labels::config_hash);
+    CHECK(plan_up(p, o, {}).ops.empty());
+
+    std::string text = kStack;
+    text.replace(text.find("  data: {}\n"), 11, "  data:\n    driver_opts: {type: tmpfs, device: tmpfs}\n");
+    auto changed = load(text);
+    o.volumes[0].labels[labels::config_hash] = hash;
+    try {
+        plan_up(changed, o, {});
+        FAIL("plan_up must refuse a changed volume");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("volume \"demo_data\" exists but doesn't match configuration in compose file (config-hash " +
+                                         hash.substr(0, 12) + " -> ") == 0);
+    }
+}
+
+TEST_CASE("plan: a network whose definition changed is made again, with its containers") {
+    auto p = load(kStack);
+    Observed fresh;
+    fresh.project = "demo";
+    fresh.images["busybox"] = "sha256:bbbb";
+    std::string hash;
+    for (auto& op : plan_up(p, fresh, {}).ops)
+        if (op.kind == OpKind::create_network) hash = op.network->labels.at(labels::config_hash);
+    REQUIRE(hash.size() == 64);
+    auto o = converged(p);
+    o.networks[0].labels[labels::config_hash] = hash;
+    CHECK(plan_up(p, o, {}).ops.empty());
+
+    o.networks[0].labels[labels::config_hash] = "0123456789abcdef";
+    auto text = plan_up(p, o, {}).text();
+    CHECK(text.find("1. remove container demo-cache-1: network demo_default is made again\n"
+                    "2. remove container demo-db-1: network demo_default is made again\n"
+                    "3. remove container demo-web-1: network demo_default is made again\n"
+                    "4. remove network demo_default: configuration changed (config-hash 0123456789ab -> " + hash.substr(0, 12) +
+                    ") [after 1, 2, 3]\n"
+                    "5. create network demo_default: configuration changed") == 0);
+    CHECK(text.find("create container demo-web-1: service \"web\" has no container") != std::string::npos);
+    // Only part of the project named: a container left on the network is a problem, nothing is done.
+    UpOptions only;
+    only.services = {"cache"};
+    CHECK_THROWS_WITH(plan_up(p, o, only), Catch::Contains("network demo_default changed, but container demo-db-1 is attached to it"));
 }
