@@ -3,22 +3,12 @@
 #include <algorithm>
 
 #include "cli/compose_ops.hpp"
+#include "container/copy.hpp"
 #include "container/engine.hpp"
 #include "sys/error.hpp"
 
 namespace berth::cli {
 namespace {
-
-// "SERVICE:PATH" unless the text before the colon looks like a local path (docker cp's rule).
-struct Arg {
-    std::string service, path;
-};
-Arg split_arg(const std::string& s) {
-    if (s.empty() || s[0] == '/' || s[0] == '.') return {"", s};
-    auto colon = s.find(':');
-    if (colon == std::string::npos || s.substr(0, colon).find('/') != std::string::npos) return {"", s};
-    return {s.substr(0, colon), s.substr(colon + 1)};
-}
 
 Registrar reg(65, [](CLI::App& app, Context& ctx) {
     auto* group = compose_app(app);
@@ -34,11 +24,11 @@ Registrar reg(65, [](CLI::App& app, Context& ctx) {
     cp->add_option("--index", index, "Index of the container if service has multiple replicas");
     cp->add_flag("--all", all, "Include containers created by the run command");
     cp->callback([&ctx] {
-        auto s = split_arg(src), d = split_arg(dest);
-        if (!s.service.empty() && !d.service.empty()) throw Error(Errc::invalid, "copying between services is not supported");
-        if (s.service.empty() && d.service.empty()) throw Error(Errc::invalid, "unknown copy direction");
-        const std::string& service = s.service.empty() ? d.service : s.service;
-        if ((s.service.empty() ? d.path : s.path).empty()) throw Error(Errc::invalid, "path cannot be empty");
+        auto s = container::split_copy_arg(src), d = container::split_copy_arg(dest);
+        if (!s.name.empty() && !d.name.empty()) throw Error(Errc::invalid, "copying between services is not supported");
+        if (s.name.empty() && d.name.empty()) throw Error(Errc::invalid, "unknown copy direction");
+        const std::string& service = s.name.empty() ? d.name : s.name;
+        if ((s.name.empty() ? d.path : s.path).empty()) throw Error(Errc::invalid, "path cannot be empty");
         auto target = load_target({service});
         if (target.project && !target.project->find_service(service))
             throw Error(Errc::not_found, "no such service: " + service);
@@ -50,7 +40,7 @@ Registrar reg(65, [](CLI::App& app, Context& ctx) {
             throw Error(Errc::not_found, index ? "service \"" + service + "\" has no container with index " + std::to_string(index)
                                                : "no container found for service \"" + service + "\"");
         std::stable_sort(chosen.begin(), chosen.end(), [](auto& a, auto& b) { return a.number < b.number; });
-        if (!s.service.empty()) {
+        if (!s.name.empty()) {
             e.copy_from(chosen.front().c.id, s.path, d.path, opts);
             return;
         }

@@ -2,23 +2,12 @@
 #include <iostream>
 
 #include "cli/container_group.hpp"
+#include "container/copy.hpp"
 #include "container/engine.hpp"
 #include "sys/error.hpp"
 
 namespace berth::cli {
 namespace {
-
-// Docker's rule: "NAME:PATH" names a container unless the text before the colon looks like a
-// local path (starts with "/" or "." or holds a "/").
-struct Arg {
-    std::string container, path;
-};
-Arg split_arg(const std::string& s) {
-    if (s.empty() || s[0] == '/' || s[0] == '.') return {"", s};
-    auto colon = s.find(':');
-    if (colon == std::string::npos || s.substr(0, colon).find('/') != std::string::npos) return {"", s};
-    return {s.substr(0, colon), s.substr(colon + 1)};
-}
 
 void add_cp(CLI::App* p, Context& ctx) {
     struct Args {
@@ -34,18 +23,18 @@ void add_cp(CLI::App* p, Context& ctx) {
     cmd->add_flag("-L,--follow-link", a->o.follow_link, "Always follow symbol link in SRC_PATH");
     cmd->add_flag("-q,--quiet", a->quiet, "Suppress progress output during copy");
     cmd->callback([a, &ctx] {
-        auto src = split_arg(a->src), dest = split_arg(a->dest);
-        if (!src.container.empty() && !dest.container.empty())
+        auto src = container::split_copy_arg(a->src), dest = container::split_copy_arg(a->dest);
+        if (!src.name.empty() && !dest.name.empty())
             throw Error(Errc::invalid, "copying between containers is not supported");
-        if (src.container.empty() && dest.container.empty())
+        if (src.name.empty() && dest.name.empty())
             throw Error(Errc::invalid, "must specify at least one container source");
         container::Engine e(ctx.paths());
-        if (!src.container.empty()) {
+        if (!src.name.empty()) {
             if (src.path.empty()) throw Error(Errc::invalid, "source path cannot be empty");
-            e.copy_from(src.container, src.path, dest.path, a->o);
+            e.copy_from(src.name, src.path, dest.path, a->o);
         } else {
             if (dest.path.empty()) throw Error(Errc::invalid, "destination path cannot be empty");
-            e.copy_to(dest.container, src.path, dest.path, a->o);
+            e.copy_to(dest.name, src.path, dest.path, a->o);
         }
     });
 }

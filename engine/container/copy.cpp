@@ -54,6 +54,13 @@ std::string base_of(const std::string& p) {
 
 }  // namespace
 
+CopyArg split_copy_arg(const std::string& s) {
+    if (s.empty() || s[0] == '/' || s[0] == '.') return {"", s};
+    auto colon = s.find(':');
+    if (colon == std::string::npos || s.substr(0, colon).find('/') != std::string::npos) return {"", s};
+    return {s.substr(0, colon), s.substr(colon + 1)};
+}
+
 CopyDecision decide_copy(const CopySource& src, const std::string& dest, const CopyDestState& st) {
     CopyDecision d;
     bool contents = src.is_dir && (src.contents || src.base.empty());

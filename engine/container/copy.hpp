@@ -37,6 +37,13 @@ struct CopyDecision {
 };
 CopyDecision decide_copy(const CopySource& src, const std::string& dest, const CopyDestState& st);
 
+// A cp argument: "NAME:PATH" names a container (compose cp: a service) unless the text before
+// the colon looks like a local path (starts with "/" or "." or holds a "/"), Docker's rule.
+struct CopyArg {
+    std::string name, path;  // name "" = a local path
+};
+CopyArg split_copy_arg(const std::string& s);
+
 // A tar of path (not followed when it is a symlink) written to fd, its top entry named top
 // ("." puts a directory's entries at the archive root). Owners and modes kept; follow_top
 // follows path itself when it is a symlink (cp -L), never links below it.

@@ -56,3 +56,18 @@ TEST_CASE("cp: a missing parent or a missing directory named with a slash is an 
     CHECK_FALSE(d.placement);
     CHECK(d.placement == std::nullopt);
 }
+
+TEST_CASE("cp arguments: NAME:PATH names a container unless it looks like a local path") {
+    auto a = split_copy_arg("web:/etc/hosts");
+    CHECK(a.name == "web");
+    CHECK(a.path == "/etc/hosts");
+    CHECK(split_copy_arg("./web:x").name.empty());
+    CHECK(split_copy_arg("/abs:x").name.empty());
+    CHECK(split_copy_arg("dir/web:x").name.empty());
+    CHECK(split_copy_arg("plain").name.empty());
+    CHECK(split_copy_arg("plain").path == "plain");
+    CHECK(split_copy_arg("-").name.empty());
+    a = split_copy_arg("web:");
+    CHECK(a.name == "web");
+    CHECK(a.path.empty());
+}
