@@ -11,7 +11,7 @@
 namespace berth::cli {
 
 struct ContainerFlags {
-    std::string name, hostname, domainname, user, workdir, entrypoint, network, ip, mac, platform;
+    std::string name, hostname, domainname, user, workdir, entrypoint, network, ip, ip6, mac, platform;
     bool interactive = false, tty = false, privileged = false, read_only = false, init = false, publish_all = false,
          no_healthcheck = false, rm = false, oom_kill_disable = false;
     std::vector<std::string> env, env_file, label, label_file, publish, expose, volume, mount, tmpfs, cap_add, cap_drop,
