@@ -20,6 +20,7 @@ hex=$(printf '%x' $(( $$ % 60000 + 256 )))
 SUB6="fd42:b5:$hex::/64"
 GW6="fd42:b5:$hex::1"
 prefix="berth-$(printf %s "$ROOT" | sha256sum | cut -c1-8)"
+fwd_before=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
 port=$(( 20000 + $$ % 20000 ))
 
 # Bad input changes nothing.
@@ -78,8 +79,17 @@ b exec "cli-$N" ping -6 -c 1 -W 3 "web-$N" >/dev/null || fail "ping -6 by name"
 CLI6=$(b inspect -f "{{(index .NetworkSettings.Networks \"net-$N\").GlobalIPv6Address}}" "cli-$N")
 assert_contains "$(b exec "web-$N" ping -6 -c 1 -W 3 "cli-$N")" "$CLI6" "ping -6 the other way"
 
+# --ip6: a fixed address on a network with a user IPv6 subnet, recorded in IPAMConfig.
+b run -d --name "fix-$N" --network "net-$N" --ip6 "fd42:b5:$hex::99" busybox sleep 120 >/dev/null
+assert_eq "$(b inspect -f "{{(index .NetworkSettings.Networks \"net-$N\").GlobalIPv6Address}} {{(index .NetworkSettings.Networks \"net-$N\").IPAMConfig.IPv6Address}}" "fix-$N")" \
+  "fd42:b5:$hex::99 fd42:b5:$hex::99" "--ip6"
+expect_fail b run -d --name "dup6-$N" --network "net-$N" --ip6 "fd42:b5:$hex::99" busybox sleep 60
+assert_contains "$ERR" "Address already in use" "--ip6 taken"
+
 # Publishing IPv6 on an IPv4-only container, and [::1], are clear errors that start nothing.
 b network create --subnet "10.245.$oct.0/24" "v4-$N" >/dev/null
+expect_fail b run -d --name "v4ip6-$N" --network "v4-$N" --ip6 "fd42:b5:$hex::98" busybox sleep 60
+assert_contains "$ERR" "does not have IPv6 enabled" "--ip6 on an IPv4-only network"
 expect_fail b run -d --name "v4c-$N" --network "v4-$N" -p "[::]:$((port + 2)):80" busybox sleep 60
 assert_contains "$ERR" "the container has no IPv6 address" "IPv6 publish on an IPv4-only container"
 expect_fail b run -d --name "lo6-$N" --network "net-$N" -p "[::1]:$((port + 3)):80" busybox sleep 60
@@ -89,10 +99,11 @@ assert_eq "$(b ps -aq --filter name="lo6-$N")" "" "a refused [::1] publish creat
 # Nothing left: veths, nft elements, the ip6 table once the last dual-stack network goes.
 veths=$(ip -o link show master "$bridge" | awk -F': ' '{print $2}' | cut -d@ -f1)
 [ -n "$veths" ] || fail "the containers' veths are on the bridge"
-b rm -f "web-$N" "cli-$N" "v4c-$N" >/dev/null 2>&1 || true
+b rm -f "web-$N" "cli-$N" "fix-$N" "dup6-$N" "v4c-$N" "v4ip6-$N" >/dev/null 2>&1 || true
 for v in $veths; do ! ip link show "$v" >/dev/null 2>&1 || fail "veth $v left after rm"; done
 assert_not_contains "$(nft list table ip6 "$prefix")" "$port" "published IPv6 ports removed with the container"
 b network rm "net-$N" "v4-$N" >/dev/null
 ! ip link show "$bridge" >/dev/null 2>&1 || fail "bridge $bridge left after network rm"
 ! nft list table ip6 "$prefix" >/dev/null 2>&1 || fail "nft table ip6 $prefix left after the last IPv6 network"
+assert_eq "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "$fwd_before" "BERTH_IP_FORWARD=0 leaves IPv6 forwarding alone"
 echo "ok: $SCENARIO"
