@@ -10,6 +10,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/output.hpp"
+#include "network/ipam6.hpp"
 #include "network/network.hpp"
 #include "sys/error.hpp"
 #include "sys/json.hpp"
@@ -114,15 +115,24 @@ struct CreateOpts {
 
 void create(Context& ctx, CreateOpts& o) {
     std::vector<std::string> problems;
-    if (o.subnets.size() > 1 || o.gateways.size() > 1 || o.ranges.size() > 1)
-        problems.push_back("more than one --subnet, --gateway or --ip-range is not supported yet");
     if (!o.aux.empty()) problems.push_back("--aux-address is not supported yet");
     if (o.ipam_driver != "default") problems.push_back("IPAM driver \"" + o.ipam_driver + "\" is not supported");
     network::NetworkOptions no;
     no.driver = o.driver;
-    if (!o.subnets.empty()) no.subnet = o.subnets[0];
-    if (!o.gateways.empty()) no.gateway = o.gateways[0];
-    if (!o.ranges.empty()) no.ip_range = o.ranges[0];
+    // One IPv4 and one IPv6 value of each (a dual-stack network), told apart by their text.
+    auto by_family = [&](const std::vector<std::string>& values, const char* flag, std::string& v4, std::string& v6) {
+        for (const auto& v : values) {
+            std::string& slot = network::is_ipv6_text(v) ? v6 : v4;
+            if (!slot.empty())
+                problems.push_back(std::string("more than one IPv") + (&slot == &v6 ? "6" : "4") + " " + flag +
+                                   " is not supported (" + slot + ", " + v + ")");
+            else
+                slot = v;
+        }
+    };
+    by_family(o.subnets, "--subnet", no.subnet, no.subnet6);
+    by_family(o.gateways, "--gateway", no.gateway, no.gateway6);
+    by_family(o.ranges, "--ip-range", no.ip_range, no.ip_range6);
     no.internal = o.internal;
     no.attachable = o.attachable;
     no.ipv6 = o.ipv6;

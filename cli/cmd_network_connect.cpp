@@ -10,13 +10,14 @@ Registrar reg(51, [](CLI::App& app, Context& ctx) {
     auto* group = app.get_subcommand("network");
     {
         struct Args {
-            std::string network, container, ip, mac;
+            std::string network, container, ip, ip6, mac;
             std::vector<std::string> aliases, links;
         };
         auto a = std::make_shared<Args>();
         auto* cmd = group->add_subcommand("connect", "Connect a container to a network");
         cmd->add_option("--alias", a->aliases, "Add network-scoped alias for the container");
         cmd->add_option("--ip", a->ip, "IPv4 address (e.g., \"172.30.100.104\")");
+        cmd->add_option("--ip6", a->ip6, "IPv6 address (e.g., \"2001:db8::33\")");
         cmd->add_option("--link", a->links, "Add link to another container");
         cmd->add_option("network", a->network, "NETWORK")->required();
         cmd->add_option("container", a->container, "CONTAINER")->required();
@@ -26,6 +27,7 @@ Registrar reg(51, [](CLI::App& app, Context& ctx) {
             container::EndpointConfig ep;
             ep.aliases = a->aliases;
             ep.ipv4 = a->ip;
+            ep.ipv6 = a->ip6;
             e.connect(a->container, a->network, ep);
         });
     }

@@ -36,6 +36,7 @@ void add_container_flags(CLI::App* c, ContainerFlags& f) {
     c->add_option("--network,--net", f.network, "Connect a container to a network");
     c->add_option("--network-alias,--net-alias", f.network_alias, "Add network-scoped alias for the container")->allow_extra_args(false);
     c->add_option("--ip", f.ip, "IPv4 address (e.g., 172.30.100.104)");
+    c->add_option("--ip6", f.ip6, "IPv6 address (e.g., 2001:db8::33)");
     c->add_option("--mac-address", f.mac, "Container MAC address (e.g., 92:d0:c6:0a:29:33)");
     c->add_option("--dns", f.dns, "Set custom DNS servers")->allow_extra_args(false);
     c->add_option("--dns-search", f.dns_search, "Set custom DNS search domains")->allow_extra_args(false);
@@ -275,10 +276,11 @@ container::CreateRequest make_create_request(const ContainerFlags& f, const std:
         container::EndpointConfig ep;
         ep.aliases = f.network_alias;
         ep.ipv4 = f.ip;
+        ep.ipv6 = f.ip6;
         ep.mac = f.mac;
         r.endpoints[f.network] = ep;
-    } else if (!f.network_alias.empty() || !f.ip.empty()) {
-        invalid(!f.ip.empty() ? "user specified IP address is supported on user defined networks only"
+    } else if (!f.network_alias.empty() || !f.ip.empty() || !f.ip6.empty()) {
+        invalid(!f.ip.empty() || !f.ip6.empty() ? "user specified IP address is supported on user defined networks only"
                               : "network-scoped alias is supported only for containers in user defined networks");
     }
     r.mac_address = f.mac;

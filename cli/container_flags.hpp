@@ -11,7 +11,7 @@
 namespace berth::cli {
 
 struct ContainerFlags {
-    std::string name, hostname, domainname, user, workdir, entrypoint, network, ip, mac, platform;
+    std::string name, hostname, domainname, user, workdir, entrypoint, network, ip, ip6, mac, platform;
     std::string ipc, pid, uts, userns, cgroup_parent;  // namespaces: checked by the engine
     bool interactive = false, tty = false, privileged = false, read_only = false, init = false, publish_all = false,
          no_healthcheck = false, rm = false, oom_kill_disable = false;

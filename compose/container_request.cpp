@@ -277,6 +277,7 @@ container::CreateRequest container_request(const Project& project, const Service
                 for (auto& a : (*sn)->aliases)
                     if (std::find(ep.aliases.begin(), ep.aliases.end(), a) == ep.aliases.end()) ep.aliases.push_back(a);
                 ep.ipv4 = (*sn)->ipv4_address;
+                ep.ipv6 = (*sn)->ipv6_address;
                 ep.mac = (*sn)->mac_address;
             }
             r.endpoints[name] = ep;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "compose/graph.hpp"
+#include "network/ipam6.hpp"
 #include "sys/error.hpp"
 #include "sys/sha256.hpp"
 #include "sys/strings.hpp"
@@ -257,10 +258,12 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
         no.attachable = n.attachable;
         no.ipv6 = n.enable_ipv6.value_or(false);
         no.options = n.driver_opts;
-        if (!n.ipam_config.empty()) {
-            no.subnet = n.ipam_config[0].subnet;
-            no.gateway = n.ipam_config[0].gateway;
-            no.ip_range = n.ipam_config[0].ip_range;
+        // One IPv4 and one IPv6 pool (enable_ipv6), told apart by the subnet's text.
+        for (auto it = n.ipam_config.rbegin(); it != n.ipam_config.rend(); ++it) {
+            bool v6 = network::is_ipv6_text(it->subnet);
+            (v6 ? no.subnet6 : no.subnet) = it->subnet;
+            (v6 ? no.gateway6 : no.gateway) = it->gateway;
+            (v6 ? no.ip_range6 : no.ip_range) = it->ip_range;
         }
         no.labels = n.labels;
         no.labels[labels::project] = project.name;

@@ -527,4 +527,20 @@ std::optional<std::array<std::uint8_t, 4>> from_reverse_name(const Name& n) {
     return out;
 }
 
+std::optional<std::array<std::uint8_t, 16>> from_reverse_name6(const Name& n) {
+    if (n.labels.size() != 34 || !label_equal(n.labels[32], "ip6") || !label_equal(n.labels[33], "arpa"))
+        return std::nullopt;
+    std::array<std::uint8_t, 16> out{};
+    for (std::size_t i = 0; i < 32; ++i) {
+        const auto& l = n.labels[i];
+        if (l.size() != 1) return std::nullopt;
+        char c = l[0];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (v < 0) return std::nullopt;
+        std::size_t nibble = 31 - i;  // labels[0] is the last nibble
+        out[nibble / 2] |= static_cast<std::uint8_t>(nibble % 2 ? v : v << 4);
+    }
+    return out;
+}
+
 }  // namespace berth::network::dns

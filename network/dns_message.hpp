@@ -136,5 +136,7 @@ Message reply_to(const Message& query);
 // (nullopt unless the name is exactly four decimal octets under in-addr.arpa).
 Name reverse_name(std::array<std::uint8_t, 4> addr);
 std::optional<std::array<std::uint8_t, 4>> from_reverse_name(const Name& n);
+// The same for IPv6 (RFC 3596): 32 hex nibbles, least significant first, under ip6.arpa.
+std::optional<std::array<std::uint8_t, 16>> from_reverse_name6(const Name& n);
 
 }  // namespace berth::network::dns

@@ -17,8 +17,9 @@ std::optional<std::string> key_of(std::string_view text) {
     return n->key();
 }
 
-void add(NetworkNames& n, const std::string& key, Ip4 ip) {
-    auto& v = n.addresses[key];
+template <typename Ip>
+void add(std::map<std::string, std::vector<Ip>>& table, const std::string& key, const Ip& ip) {
+    auto& v = table[key];
     if (std::find(v.begin(), v.end(), ip) == v.end()) v.push_back(ip);
 }
 
@@ -49,9 +50,14 @@ NameTable::NameTable(const std::vector<Network>& networks) {
                 if (auto k = key_of(short_id(ep.container_id))) names.push_back(*k);
             for (const auto& a : ep.aliases)
                 if (auto k = key_of(a)) names.push_back(*k);
+            auto ip6 = Ip6::parse(ep.ip6);
             for (const auto& k : names) {
-                add(nn, k, *ip);
-                if (net_key) add(nn, k + "." + *net_key, *ip);
+                add(nn.addresses, k, *ip);
+                if (net_key) add(nn.addresses, k + "." + *net_key, *ip);
+                if (ip6) {
+                    add(nn.addresses6, k, *ip6);
+                    if (net_key) add(nn.addresses6, k + "." + *net_key, *ip6);
+                }
             }
             // PTR: the container name, or for a nameless endpoint its first alias (moby
             // libnetwork PR 994), with the network's name as the domain.
@@ -60,10 +66,12 @@ NameTable::NameTable(const std::vector<Network>& networks) {
             if (host.empty() && !ep.aliases.empty()) host = ep.aliases.front();
             if (host.empty()) host = short_id(ep.container_id);
             if (!host.empty()) nn.reverse[*ip] = host + "." + net.name;
+            if (!host.empty() && ip6) nn.reverse6[*ip6] = host + "." + net.name;
             nn.container_at[*ip] = ep.container_id;
             container_networks_[ep.container_id].push_back(net.id);
         }
         for (auto& [k, v] : nn.addresses) std::sort(v.begin(), v.end());
+        for (auto& [k, v] : nn.addresses6) std::sort(v.begin(), v.end());
         networks_.push_back(std::move(nn));
     }
     std::sort(networks_.begin(), networks_.end(),
@@ -106,7 +114,10 @@ bool NameTable::any_endpoint() const {
 Lookup lookup(const std::vector<const NetworkNames*>& scope, const std::string& key) {
     for (const auto* n : scope) {
         auto it = n->addresses.find(key);
-        if (it != n->addresses.end()) return Lookup{true, it->second};
+        if (it != n->addresses.end()) {
+            auto it6 = n->addresses6.find(key);
+            return Lookup{true, it->second, it6 != n->addresses6.end() ? it6->second : std::vector<Ip6>{}};
+        }
     }
     return {};
 }
@@ -115,6 +126,14 @@ std::optional<std::string> lookup_reverse(const std::vector<const NetworkNames*>
     for (const auto* n : scope) {
         auto it = n->reverse.find(addr);
         if (it != n->reverse.end()) return it->second;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> lookup_reverse(const std::vector<const NetworkNames*>& scope, const Ip6& addr) {
+    for (const auto* n : scope) {
+        auto it = n->reverse6.find(addr);
+        if (it != n->reverse6.end()) return it->second;
     }
     return std::nullopt;
 }

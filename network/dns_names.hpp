@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "network/ipam.hpp"
+#include "network/ipam6.hpp"
 #include "network/network.hpp"
 
 namespace berth::network::dns {
@@ -35,7 +36,9 @@ struct NetworkNames {
     Subnet4 subnet;
     bool internal = false;  // --internal: nothing is forwarded outside (Docker's proxyDNS off)
     std::map<std::string, std::vector<Ip4>> addresses;  // Name::key() form -> addresses, sorted
+    std::map<std::string, std::vector<Ip6>> addresses6;  // the same for dual-stack endpoints
     std::map<Ip4, std::string> reverse;                 // address -> "<container name>.<network name>"
+    std::map<Ip6, std::string> reverse6;
     std::map<Ip4, std::string> container_at;            // address -> container id
 };
 
@@ -65,11 +68,14 @@ private:
 };
 
 // A name looked up over a scope: the addresses of the first network that knows it.
+// A name known on an IPv4-only network has no v6 addresses (AAAA answers NODATA).
 struct Lookup {
     bool known = false;
-    std::vector<Ip4> v4;  // no IPv6 networks yet, so known names never have AAAA data
+    std::vector<Ip4> v4;
+    std::vector<Ip6> v6;
 };
 Lookup lookup(const std::vector<const NetworkNames*>& scope, const std::string& key);
 std::optional<std::string> lookup_reverse(const std::vector<const NetworkNames*>& scope, Ip4 addr);
+std::optional<std::string> lookup_reverse(const std::vector<const NetworkNames*>& scope, const Ip6& addr);
 
 }  // namespace berth::network::dns

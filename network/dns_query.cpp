@@ -58,18 +58,26 @@ Outcome handle_query(std::span<const std::uint8_t> wire, const QueryContext& ctx
     if (question.klass == kClassIN) {
         Message r = reply_skeleton(q);
         r.header.aa = true;
-        if (question.type == rr::PTR)
-            if (auto addr = from_reverse_name(question.name))
-                if (auto host = lookup_reverse(ctx.scope, from_octets(*addr)))
-                    if (auto target = Name::from_text(*host)) {
-                        r.answers.push_back(Record::ptr(question.name, *target, kLocalTtl));
-                        return replied(q, std::move(r), ctx.transport);
-                    }
+        if (question.type == rr::PTR) {
+            std::optional<std::string> host;
+            if (auto addr = from_reverse_name(question.name)) host = lookup_reverse(ctx.scope, from_octets(*addr));
+            if (auto addr6 = from_reverse_name6(question.name)) host = lookup_reverse(ctx.scope, Ip6{*addr6});
+            if (host)
+                if (auto target = Name::from_text(*host)) {
+                    r.answers.push_back(Record::ptr(question.name, *target, kLocalTtl));
+                    return replied(q, std::move(r), ctx.transport);
+                }
+        }
         if (auto found = lookup(ctx.scope, question.name.key()); found.known) {
             if (question.type == rr::A || question.type == rr::ANY) {
                 const auto& v = found.v4;
                 for (std::size_t i = 0; i < v.size(); ++i)
                     r.answers.push_back(Record::a(question.name, octets(v[(i + ctx.rotation) % v.size()]), kLocalTtl));
+            }
+            if (question.type == rr::AAAA || question.type == rr::ANY) {
+                const auto& v = found.v6;
+                for (std::size_t i = 0; i < v.size(); ++i)
+                    r.answers.push_back(Record::aaaa(question.name, v[(i + ctx.rotation) % v.size()].b, kLocalTtl));
             }
             return replied(q, std::move(r), ctx.transport);
         }

@@ -8,10 +8,11 @@
 //     BADVERS for EDNS versions above 0 (RFC 6891 6.1.3), REFUSED when its source may not use
 //     this network's server (dns_names.hpp);
 //   - answered from the name table when the name is known there (TTL 600, as Docker): A with every
-//     address, starting at a rotating offset (round robin over replicas); ANY likewise; AAAA and
-//     every other type NOERROR with no answer (NODATA: the name exists, without IPv6, so a client
-//     asking A and AAAA in parallel still gets its A answer; RFC 8020 forbids NXDOMAIN here); PTR
-//     for an endpoint's address;
+//     address, starting at a rotating offset (round robin over replicas); AAAA likewise with the
+//     addresses on dual-stack networks; ANY with both; a type without data NOERROR with no answer
+//     (NODATA: the name exists, e.g. without IPv6, so a client asking A and AAAA in parallel
+//     still gets its A answer; RFC 8020 forbids NXDOMAIN here); PTR for an endpoint's address
+//     (in-addr.arpa and ip6.arpa);
 //   - otherwise forwarded as it is (same id, same bytes) to the upstreams, or answered SERVFAIL
 //     where nothing may be forwarded (an --internal network, as Docker; or no upstream at all).
 // Local answers are authoritative (AA), carry an OPT record when the query had one, and fit the

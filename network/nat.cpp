@@ -5,9 +5,15 @@
 #include <nftables/libnftables.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
 #include "network/ipam.hpp"
+#include "network/ipam6.hpp"
 #include "sys/error.hpp"
 #include "sys/fd.hpp"
+#include "sys/fs.hpp"
 #include "sys/json.hpp"
 #include "sys/strings.hpp"
 
@@ -27,10 +33,12 @@ std::optional<std::pair<std::uint16_t, std::uint16_t>> parse_range(std::string_v
 
 std::string q(const std::string& ifname) { return "\"" + ifname + "\""; }
 
-std::string map_name(const PortMapping& p) { return p.host_ip == "0.0.0.0" ? "pub_any" : "pub_addr"; }
+bool any_address(const std::string& ip) { return ip == "0.0.0.0" || ip == "::"; }
+
+std::string map_name(const PortMapping& p) { return any_address(p.host_ip) ? "pub_any" : "pub_addr"; }
 
 std::string port_key(const PortMapping& p) {
-    std::string k = p.host_ip == "0.0.0.0" ? "" : p.host_ip + " . ";
+    std::string k = any_address(p.host_ip) ? "" : p.host_ip + " . ";
     return k + p.proto + " . " + std::to_string(p.host_port);
 }
 
@@ -49,10 +57,10 @@ struct Elements {
             }
         sets.push_back({set, {std::move(e)}});
     }
-    std::string text(const std::string& verb, const std::string& table) const {
+    std::string text(const std::string& verb, const std::string& table, const std::string& family = "ip") const {
         std::string out;
         for (const auto& [n, v] : sets)
-            out += verb + " element ip " + table + " " + n + " { " + str::join(v, ", ") + " }\n";
+            out += verb + " element " + family + " " + table + " " + n + " { " + str::join(v, ", ") + " }\n";
         return out;
     }
 };
@@ -86,8 +94,8 @@ PortSpec parse_publish(std::string_view spec_in) {
         if (p.proto == "sctp") throw_error(Errc::unsupported, "publishing sctp ports is not supported: " + spec);
         if (p.proto != "tcp" && p.proto != "udp") return bad("invalid proto: " + p.proto);
     }
-    if (!rest.empty() && rest[0] == '[')
-        throw_error(Errc::unsupported, "publishing on an IPv6 address is not supported yet: " + spec);
+    // As Docker's nat.ParsePortSpec: the last two ':'-separated fields are the ports, everything
+    // before them the address, an IPv6 one with or without brackets.
     auto parts = str::split(rest, ':');
     std::string ip, host, cont;
     if (parts.size() == 1) {
@@ -95,16 +103,23 @@ PortSpec parse_publish(std::string_view spec_in) {
     } else if (parts.size() == 2) {
         host = parts[0];
         cont = parts[1];
-    } else if (parts.size() == 3) {
-        ip = parts[0];
-        host = parts[1];
-        cont = parts[2];
     } else {
-        return bad("invalid publish spec: " + spec);
-    }
-    if (parts.size() == 3) {
-        if (!Ip4::parse(ip)) return bad("invalid IP address: " + ip);
-        p.host_ip = ip == "0.0.0.0" ? "" : ip;
+        ip = str::join(std::vector<std::string>(parts.begin(), parts.end() - 2), ":");
+        host = parts[parts.size() - 2];
+        cont = parts.back();
+        if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+        if (Ip4::parse(ip)) {
+            p.host_ip = ip == "0.0.0.0" ? "" : ip;
+        } else if (auto v6 = Ip6::parse(ip)) {
+            p.host_ip = v6->str();
+            if (p.host_ip == "::1")
+                throw_error(Errc::unsupported,
+                            "publishing on [::1] is not supported: the kernel does not NAT IPv6 loopback traffic (IPv6 "
+                            "has no route_localnet) and berth has no userland proxy; publish on [::] or on one of the "
+                            "host's IPv6 addresses: " + spec);
+        } else {
+            return bad("invalid IP address: " + ip);
+        }
     }
     auto c = parse_range(cont);
     if (!c) return bad("invalid containerPort: " + cont);
@@ -133,33 +148,47 @@ std::vector<PortSpec> publish_all(const std::vector<std::string>& exposed) {
     return out;
 }
 
-std::string ruleset_text(const std::string& t) {
-    return "table ip " + t + " {\n"
+std::string ruleset_text(const std::string& t, const std::string& family) {
+    bool v6 = family == "ip6";
+    std::string addr = v6 ? "ipv6_addr" : "ipv4_addr";
+    std::string l3 = v6 ? "ip6" : "ip";
+    // IPv6 has no route_localnet: the kernel drops a reply whose destination is ::1 when it
+    // arrives on a bridge, so [::1] cannot be published by NAT (parse_publish refuses it, and
+    // the output chain leaves ::1 alone). The masquerade rule for loopback sources stays for the
+    // table's shape; nothing in the ip6 table matches it.
+    std::string loopback = v6 ? "::1" : "127.0.0.0/8";
+    return "table " + family + " " + t + " {\n"
            "\tset bridges { type ifname; }\n"
            "\tset intra { type ifname . ifname; }\n"
            "\tset internal { type ifname; }\n"
-           "\tset egress_subnets { type ipv4_addr; flags interval; }\n"
-           "\tset hairpin { type ipv4_addr . ifname; flags interval; }\n"
-           "\tset dns { type ifname . ipv4_addr . inet_proto . inet_service; }\n"
-           "\tmap pub_any { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
-           "\tmap pub_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+           "\tset egress_subnets { type " + addr + "; flags interval; }\n"
+           "\tset hairpin { type " + addr + " . ifname; flags interval; }\n"
+           "\tset dns { type ifname . " + addr + " . inet_proto . inet_service; }\n"
+           "\tmap pub_any { type inet_proto . inet_service : " + addr + " . inet_service; }\n"
+           "\tmap pub_addr { type " + addr + " . inet_proto . inet_service : " + addr + " . inet_service; }\n"
            "\tchain published {\n"
-           "\t\tdnat ip to ip daddr . meta l4proto . th dport map @pub_addr\n"
-           "\t\tdnat ip to meta l4proto . th dport map @pub_any\n"
+           "\t\tdnat " + l3 + " to " + l3 + " daddr . meta l4proto . th dport map @pub_addr\n"
+           "\t\tdnat " + l3 + " to meta l4proto . th dport map @pub_any\n"
            "\t}\n"
            "\tchain prerouting {\n"
            "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+           // A container's query to its gateway's embedded DNS is berth's, even when a container
+           // publishes port 53 on the host's addresses (the gateway is one of them).
+           "\t\tiifname . " + l3 + " daddr . meta l4proto . th dport @dns accept\n"
            "\t\tfib daddr type local jump published\n"
            "\t}\n"
            "\tchain output {\n"
            "\t\ttype nat hook output priority -100; policy accept;\n"
+           // [::1] is never DNAT'ed (see above): a connection to it is refused at once rather
+           // than hanging on replies the kernel drops.
+           + std::string(v6 ? "\t\tip6 daddr ::1 return\n" : "") +
            "\t\tfib daddr type local jump published\n"
            "\t}\n"
            "\tchain postrouting {\n"
            "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-           "\t\toifname @bridges ip saddr 127.0.0.0/8 masquerade\n"
-           "\t\tct status dnat ip saddr . oifname @hairpin masquerade\n"
-           "\t\tip saddr @egress_subnets oifname != @bridges masquerade\n"
+           "\t\toifname @bridges " + l3 + " saddr " + loopback + " masquerade\n"
+           "\t\tct status dnat " + l3 + " saddr . oifname @hairpin masquerade\n"
+           "\t\t" + l3 + " saddr @egress_subnets oifname != @bridges masquerade\n"
            "\t}\n"
            "\tchain forward {\n"
            "\t\ttype filter hook forward priority filter; policy accept;\n"
@@ -176,34 +205,34 @@ std::string ruleset_text(const std::string& t) {
            "\tchain input {\n"
            "\t\ttype filter hook input priority filter; policy accept;\n"
            "\t\tiifname @internal ct state established,related accept\n"
-           "\t\tiifname . ip daddr . meta l4proto . th dport @dns accept\n"
+           "\t\tiifname . " + l3 + " daddr . meta l4proto . th dport @dns accept\n"
            "\t\tiifname @internal drop\n"
            "\t}\n"
            "}\n";
 }
 
-std::string add_bridge_text(const std::string& table, const BridgeRules& b) {
-    return bridge_elements(b).text("add", table);
+std::string add_bridge_text(const std::string& table, const BridgeRules& b, const std::string& family) {
+    return bridge_elements(b).text("add", table, family);
 }
 
-std::string remove_bridge_text(const std::string& table, const BridgeRules& b) {
+std::string remove_bridge_text(const std::string& table, const BridgeRules& b, const std::string& family) {
     auto e = bridge_elements(b);
-    return e.text("add", table) + e.text("delete", table);
+    return e.text("add", table, family) + e.text("delete", table, family);
 }
 
-std::string add_ports_text(const std::string& table, const std::vector<PortMapping>& ports) {
+std::string add_ports_text(const std::string& table, const std::vector<PortMapping>& ports, const std::string& family) {
     Elements e;
     for (const auto& p : ports) e.add(map_name(p), port_element(p));
-    return e.text("add", table);
+    return e.text("add", table, family);
 }
 
-std::string remove_ports_text(const std::string& table, const std::vector<PortMapping>& ports) {
+std::string remove_ports_text(const std::string& table, const std::vector<PortMapping>& ports, const std::string& family) {
     Elements add, del;
     for (const auto& p : ports) {
         add.add(map_name(p), port_element(p));
         del.add(map_name(p), port_key(p));
     }
-    return add.text("add", table) + del.text("delete", table);
+    return add.text("add", table, family) + del.text("delete", table, family);
 }
 
 // ---- libnftables ----
@@ -252,35 +281,50 @@ Nft& NatTable::nft() {
     return *nft_;
 }
 
-bool NatTable::exists() { return nft().table_exists("ip", table_); }
+bool NatTable::exists() { return nft().table_exists(family_, table_); }
 
 void NatTable::ensure() {
-    if (!exists()) nft().run(ruleset_text(table_), "creating nftables table ip " + table_);
+    auto prerouting = nft().try_run("list chain " + family_ + " " + table_ + " prerouting");
+    if (!prerouting) {
+        nft().run(ruleset_text(table_, family_), "creating nftables table " + family_ + " " + table_);
+        return;
+    }
+    // A table made by an older berth lacks the rule that keeps containers' DNS queries to their
+    // gateway away from a published port 53: its prerouting chain is rewritten in one transaction.
+    if (prerouting->find("@dns accept") == std::string::npos) {
+        std::string l3 = family_ == "ip6" ? "ip6" : "ip";
+        std::string chain = family_ + " " + table_ + " prerouting ";
+        nft().run("flush chain " + chain + "\n" + "add rule " + chain + "iifname . " + l3 +
+                      " daddr . meta l4proto . th dport @dns accept\n" + "add rule " + chain +
+                      "fib daddr type local jump published\n",
+                  "upgrading nftables table " + family_ + " " + table_);
+    }
 }
 
 void NatTable::add_bridge(const BridgeRules& b) {
     ensure();
-    nft().run(add_bridge_text(table_, b), "adding bridge " + b.bridge + " to nftables table " + table_);
+    nft().run(add_bridge_text(table_, b, family_), "adding bridge " + b.bridge + " to nftables table " + family_ + " " + table_);
 }
 
 void NatTable::remove_bridge(const BridgeRules& b) {
     if (!exists()) return;
-    nft().run(remove_bridge_text(table_, b), "removing bridge " + b.bridge + " from nftables table " + table_);
+    nft().run(remove_bridge_text(table_, b, family_),
+              "removing bridge " + b.bridge + " from nftables table " + family_ + " " + table_);
 }
 
 void NatTable::add_ports(const std::vector<PortMapping>& ports) {
     if (ports.empty()) return;
     ensure();
-    nft().run(add_ports_text(table_, ports), "publishing ports");
+    nft().run(add_ports_text(table_, ports, family_), "publishing ports");
 }
 
 void NatTable::remove_ports(const std::vector<PortMapping>& ports) {
     if (ports.empty() || !exists()) return;
-    nft().run(remove_ports_text(table_, ports), "unpublishing ports");
+    nft().run(remove_ports_text(table_, ports, family_), "unpublishing ports");
 }
 
 void NatTable::drop() {
-    if (exists()) nft().run("delete table ip " + table_, "deleting nftables table ip " + table_);
+    if (exists()) nft().run("delete table " + family_ + " " + table_, "deleting nftables table " + family_ + " " + table_);
 }
 
 namespace {
@@ -291,10 +335,10 @@ struct CompatRule {
 };
 
 // berth's rules in the filter table's DOCKER-USER and FORWARD chains, found by their comment.
-std::vector<CompatRule> compat_rules(Nft& nft, const std::string& filter_table, const std::string& comment,
-                                     std::string* target_chain) {
+std::vector<CompatRule> compat_rules(Nft& nft, const std::string& family, const std::string& filter_table,
+                                     const std::string& comment, std::string* target_chain) {
     std::vector<CompatRule> out;
-    auto listing = nft.try_run("list table ip " + filter_table, true);
+    auto listing = nft.try_run("list table " + family + " " + filter_table, true);
     if (!listing) return out;
     auto doc = json::parse(*listing, nullptr, false);
     if (doc.is_discarded() || !doc.contains("nftables")) return out;
@@ -321,25 +365,25 @@ std::vector<CompatRule> compat_rules(Nft& nft, const std::string& filter_table, 
 void NatTable::forward_compat_add(const std::string& bridge, const std::string& filter_table) {
     std::string comment = "berth " + table_ + " " + bridge;
     std::string chain;
-    auto existing = compat_rules(nft(), filter_table, comment, &chain);
+    auto existing = compat_rules(nft(), family_, filter_table, comment, &chain);
     if (chain.empty() || existing.size() >= 2) return;
     std::string cmds;
     for (const auto& r : existing)
-        cmds += "delete rule ip " + filter_table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
-    std::string base = "insert rule ip " + filter_table + " " + chain + " ";
+        cmds += "delete rule " + family_ + " " + filter_table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
+    std::string base = "insert rule " + family_ + " " + filter_table + " " + chain + " ";
     cmds += base + "oifname " + q(bridge) + " counter accept comment " + q(comment) + "\n";
     cmds += base + "iifname " + q(bridge) + " counter accept comment " + q(comment) + "\n";
-    nft().run(cmds, "letting " + bridge + " through ip " + filter_table + " " + chain);
+    nft().run(cmds, "letting " + bridge + " through " + family_ + " " + filter_table + " " + chain);
 }
 
 void NatTable::forward_compat_remove(const std::string& bridge, const std::string& filter_table) {
     std::string comment = "berth " + table_ + " " + bridge;
-    auto existing = compat_rules(nft(), filter_table, comment, nullptr);
+    auto existing = compat_rules(nft(), family_, filter_table, comment, nullptr);
     if (existing.empty()) return;
     std::string cmds;
     for (const auto& r : existing)
-        cmds += "delete rule ip " + filter_table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
-    nft().run(cmds, "removing " + bridge + " from ip " + filter_table);
+        cmds += "delete rule " + family_ + " " + filter_table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
+    nft().run(cmds, "removing " + bridge + " from " + family_ + " " + filter_table);
 }
 
 // ---- host ports ----
@@ -348,17 +392,34 @@ namespace {
 
 sys::unique_fd bound_socket(const std::string& host_ip, const std::string& proto, std::uint16_t port, int& err) {
     int type = proto == "udp" ? SOCK_DGRAM : SOCK_STREAM;
-    sys::unique_fd fd(sys::check(::socket(AF_INET, type | SOCK_CLOEXEC, 0), "socket", "AF_INET"));
+    bool v6 = is_ipv6_text(host_ip);
+    int family = v6 ? AF_INET6 : AF_INET;
+    sys::unique_fd fd(sys::check(::socket(family, type | SOCK_CLOEXEC, 0), "socket", v6 ? "AF_INET6" : "AF_INET"));
     // As a listener would: TIME_WAIT leftovers do not make a port busy, a listener does.
     int one = 1;
     if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
+    sockaddr_storage ss{};
+    socklen_t len = 0;
     std::string ip = host_ip.empty() ? "0.0.0.0" : host_ip;
-    if (::inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1) throw_error(Errc::invalid, "invalid IP address: " + ip);
+    int ok = 0;
+    if (v6) {
+        // [::] means the IPv6 addresses only; 0.0.0.0 is checked on its own.
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+        sa->sin6_family = AF_INET6;
+        sa->sin6_port = htons(port);
+        ok = ::inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr);
+        len = sizeof *sa;
+    } else {
+        auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+        sa->sin_family = AF_INET;
+        sa->sin_port = htons(port);
+        ok = ::inet_pton(AF_INET, ip.c_str(), &sa->sin_addr);
+        len = sizeof *sa;
+    }
+    if (ok != 1) throw_error(Errc::invalid, "invalid IP address: " + ip);
     err = 0;
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
         (type == SOCK_STREAM && ::listen(fd.get(), 1) != 0)) {
         err = errno;
         return {};
@@ -368,10 +429,65 @@ sys::unique_fd bound_socket(const std::string& host_ip, const std::string& proto
 
 }  // namespace
 
-bool host_port_free(const std::string& host_ip, const std::string& proto, std::uint16_t port) {
+std::vector<std::string> proc_net_holders(const std::string& text, bool v6, bool tcp, std::uint16_t port) {
+    std::vector<std::string> out;
+    bool header = true;
+    for (const auto& line : str::split(text, '\n')) {
+        if (header) {
+            header = false;
+            continue;
+        }
+        std::vector<std::string> f;
+        for (const auto& x : str::split(line, ' '))
+            if (!x.empty()) f.push_back(x);
+        if (f.size() < 4) continue;
+        auto [addr, port_hex] = str::split_once(f[1], ':');
+        if (!port_hex || std::strtoul(std::string(*port_hex).c_str(), nullptr, 16) != port) continue;
+        if (tcp && f[3] != "0A") continue;  // TCP_LISTEN
+        // The kernel prints each 32-bit word of the address in host byte order.
+        std::string hex(addr);
+        std::uint8_t b[16]{};
+        size_t words = v6 ? 4 : 1;
+        if (hex.size() != words * 8) continue;
+        for (size_t w = 0; w < words; ++w) {
+            std::uint32_t v = static_cast<std::uint32_t>(std::strtoul(hex.substr(w * 8, 8).c_str(), nullptr, 16));
+            std::memcpy(b + w * 4, &v, 4);
+        }
+        char buf[INET6_ADDRSTRLEN];
+        ::inet_ntop(v6 ? AF_INET6 : AF_INET, b, buf, sizeof buf);
+        out.push_back(v6 ? "[" + std::string(buf) + "]" : std::string(buf));
+    }
+    return out;
+}
+
+std::vector<std::string> host_port_holders(const std::string& proto, std::uint16_t port) {
+    std::vector<std::string> out;
+    bool tcp = proto != "udp";
+    for (bool v6 : {false, true}) {
+        auto text = sys::read_file_if_exists(std::string("/proc/net/") + (tcp ? "tcp" : "udp") + (v6 ? "6" : ""));
+        if (!text) continue;
+        auto h = proc_net_holders(*text, v6, tcp, port);
+        out.insert(out.end(), h.begin(), h.end());
+    }
+    return out;
+}
+
+bool host_port_free(const std::string& host_ip, const std::string& proto, std::uint16_t port,
+                    const std::vector<std::string>& ours) {
     int err = 0;
     auto fd = bound_socket(host_ip, proto, port, err);
     if (fd) return true;
+    if (err == EADDRINUSE && !ours.empty() && !is_ipv6_text(host_ip)) {
+        // Busy only if something other than berth's own DNS sockets holds the port (on the
+        // asked address, or on a wildcard, which covers it).
+        std::string want = host_ip.empty() ? "0.0.0.0" : host_ip;
+        for (const auto& h : host_port_holders(proto, port)) {
+            if (std::find(ours.begin(), ours.end(), h) != ours.end()) continue;
+            if (h[0] == '[' && h != "[::]") continue;  // a given IPv6 address never blocks an IPv4 bind
+            if (want == "0.0.0.0" || h == want || h == "0.0.0.0" || h == "[::]") return false;
+        }
+        return true;
+    }
     if (err == EADDRINUSE) return false;
     std::string ip = host_ip.empty() ? "0.0.0.0" : host_ip;
     sys::throw_errno("bind", proto + " " + ip + ":" + std::to_string(port), err);
@@ -382,10 +498,11 @@ std::uint16_t ephemeral_port(const std::string& host_ip, const std::string& prot
     auto fd = bound_socket(host_ip, proto, 0, err);
     std::string ip = host_ip.empty() ? "0.0.0.0" : host_ip;
     if (!fd) sys::throw_errno("bind", proto + " " + ip + ":0", err);
-    sockaddr_in sa{};
-    socklen_t len = sizeof sa;
-    sys::check(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len), "getsockname");
-    return ntohs(sa.sin_port);
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    sys::check(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len), "getsockname");
+    return ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                    : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
 
 }  // namespace berth::network

@@ -1,12 +1,14 @@
 #pragma once
 // Port publishing, masquerade and isolation with nftables, in one table per berth root (family
-// ip, named store::Paths::prefix). The table's rules are fixed when it is created; everything
+// ip, named store::Paths::prefix), and a twin of family ip6 while a dual-stack (--ipv6) network
+// exists. The tables' rules are fixed when they are created; everything
 // that changes with networks and containers is a set or map element (bridges, subnets, published
 // ports), so attaching or removing a container never rewrites or reorders a rule.
 //
 // Chains (see ruleset_text() for the exact rules):
-//   prerouting  nat/dstnat   `fib daddr type local` -> published ports (traffic from outside and
-//                            from containers: hairpin)
+//   prerouting  nat/dstnat   a container's DNS query to its gateway (@dns) is left alone, even
+//                            when a container publishes port 53; then `fib daddr type local` ->
+//                            published ports (traffic from outside and from containers: hairpin)
 //   output      nat/-100     the same for the host's own traffic (127.0.0.1 and its addresses)
 //   postrouting nat/srcnat   masquerade: 127.0.0.0/8 sources leaving into a bridge (loopback
 //                            publish; the bridge gets route_localnet=1), DNAT'ed traffic from a
@@ -34,9 +36,10 @@ struct nft_ctx;  // libnftables
 
 namespace berth::network {
 
-// One -p/--publish value, parsed: [ip:][hostPort[-end]:]containerPort[-end][/proto].
+// One -p/--publish value, parsed: [ip:][hostPort[-end]:]containerPort[-end][/proto], where ip
+// may be an IPv6 address in brackets ("[::]:8080:80", "[fd00::2]:8080:80").
 struct PortSpec {
-    std::string host_ip;           // "" = all addresses (0.0.0.0)
+    std::string host_ip;           // "" = all addresses (0.0.0.0, and :: for dual-stack containers)
     std::uint16_t host_start = 0;  // 0 = ephemeral (kernel's ip_local_port_range)
     std::uint16_t host_end = 0;
     std::uint16_t container_start = 0;
@@ -52,7 +55,7 @@ std::vector<PortSpec> publish_all(const std::vector<std::string>& exposed);
 
 // One published port, resolved: what the kernel gets and what `docker port` prints.
 struct PortMapping {
-    std::string host_ip = "0.0.0.0";
+    std::string host_ip = "0.0.0.0";  // "::" for all IPv6 addresses
     std::uint16_t host_port = 0;
     std::string proto = "tcp";
     std::string container_ip;
@@ -69,13 +72,16 @@ struct BridgeRules {
     bool dns = true;  // user-defined networks: the embedded DNS listens on the gateway
 };
 
-// nft command text (pure, golden-tested).
-std::string ruleset_text(const std::string& table);
-std::string add_bridge_text(const std::string& table, const BridgeRules& b);
+// nft command text (pure, golden-tested). family is "ip" or "ip6": the ip6 table has the same
+// sets, maps and rules over IPv6 addresses, for dual-stack (--ipv6) networks.
+std::string ruleset_text(const std::string& table, const std::string& family = "ip");
+std::string add_bridge_text(const std::string& table, const BridgeRules& b, const std::string& family = "ip");
 // Idempotent removal: each element is added (a no-op if present) and deleted in one transaction.
-std::string remove_bridge_text(const std::string& table, const BridgeRules& b);
-std::string add_ports_text(const std::string& table, const std::vector<PortMapping>& ports);
-std::string remove_ports_text(const std::string& table, const std::vector<PortMapping>& ports);
+std::string remove_bridge_text(const std::string& table, const BridgeRules& b, const std::string& family = "ip");
+std::string add_ports_text(const std::string& table, const std::vector<PortMapping>& ports,
+                           const std::string& family = "ip");
+std::string remove_ports_text(const std::string& table, const std::vector<PortMapping>& ports,
+                              const std::string& family = "ip");
 
 // libnftables, one context per object. Every run is one atomic transaction.
 class Nft {
@@ -98,8 +104,10 @@ private:
 // The NAT layer over one table: creating it on first use, bridge and port elements, removal.
 class NatTable {
 public:
-    explicit NatTable(std::string table) : table_(std::move(table)) {}
+    explicit NatTable(std::string table, std::string family = "ip")
+        : table_(std::move(table)), family_(std::move(family)) {}
     const std::string& name() const { return table_; }
+    const std::string& family() const { return family_; }
 
     bool exists();
     void ensure();  // creates the table with its chains and sets when missing
@@ -116,12 +124,23 @@ public:
 
 private:
     Nft& nft();
-    std::string table_;
+    std::string table_, family_;
     std::unique_ptr<Nft> nft_;
 };
 
 // True when a socket can bind host_ip:port for proto right now (no host process holds it).
-bool host_port_free(const std::string& host_ip, const std::string& proto, std::uint16_t port);
+// host_ip "" is 0.0.0.0; an IPv6 address (or "::") is checked with IPV6_V6ONLY. Sockets bound
+// to one of the IPv4 addresses in ours (berth's embedded DNS on its networks' gateways, which
+// the dns set keeps apart from published ports) do not count: when the bind fails, the host's
+// sockets on that port are read from /proc/net and only the others make the port busy.
+bool host_port_free(const std::string& host_ip, const std::string& proto, std::uint16_t port,
+                    const std::vector<std::string>& ours = {});
+
+// The local addresses of the sockets bound to port (TCP: listening) in the calling thread's
+// network namespace, from /proc/net/{tcp,udp}{,6} text; IPv6 ones as "[addr]". Pure parsing
+// is proc_net_holders(); host_port_holders() reads the files.
+std::vector<std::string> proc_net_holders(const std::string& text, bool v6, bool tcp, std::uint16_t port);
+std::vector<std::string> host_port_holders(const std::string& proto, std::uint16_t port);
 // A port the kernel picks from net.ipv4.ip_local_port_range for a bind to host_ip:0.
 std::uint16_t ephemeral_port(const std::string& host_ip, const std::string& proto);
 

@@ -392,7 +392,7 @@ void address_msg(Msg& m, const Addr& a, int prefix, int index) {
 }
 }  // namespace
 
-void Netlink::add_address(const std::string& link, const std::string& address, int prefix) {
+void Netlink::add_address(const std::string& link, const std::string& address, int prefix, bool nodad) {
     std::string what = what_of(RTM_NEWADDR, address + "/" + std::to_string(prefix) + " dev " + link);
     auto a = parse_addr(address);
     if (prefix < 0 || prefix > (a.family == AF_INET ? 32 : 128))
@@ -401,6 +401,7 @@ void Netlink::add_address(const std::string& link, const std::string& address, i
     if (!idx) sys::throw_errno(what, {}, ENODEV);
     Msg m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
     address_msg(m, a, prefix, *idx);
+    if (nodad && a.family == AF_INET6) m.attr_u32(IFA_FLAGS, IFA_F_NODAD);
     if (a.family == AF_INET && prefix < 31) {
         std::uint32_t ip;
         std::memcpy(&ip, a.bytes, 4);

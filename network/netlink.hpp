@@ -71,10 +71,11 @@ public:
     void set_mac(const std::string& name, const std::string& mac);
     void rename(const std::string& name, const std::string& new_name);  // the link must be down
 
-    // family taken from the address text (v4 or v6).
-    void add_address(const std::string& link, const std::string& address, int prefix);
+    // family taken from the address text (v4 or v6). nodad: an IPv6 address usable at once,
+    // without duplicate address detection (IFA_F_NODAD).
+    void add_address(const std::string& link, const std::string& address, int prefix, bool nodad = false);
     void del_address(const std::string& link, const std::string& address, int prefix);
-    void add_default_route(const std::string& gateway, const std::string& link);
+    void add_default_route(const std::string& gateway, const std::string& link);  // v4 or v6 gateway
 
     void delete_link(const std::string& name);
     // Deletes the link if it exists; true if it did.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "network/ipam.hpp"
+#include "network/ipam6.hpp"
 #include "network/netlink.hpp"
 #include "network/netns.hpp"
 #include "sys/error.hpp"
@@ -53,6 +54,11 @@ BridgeRules rules_of(const Network& n) {
     return BridgeRules{n.bridge, n.subnet, n.gateway, n.internal, n.dns()};
 }
 
+// The embedded DNS listens on the IPv4 gateway only (resolv.conf names it), and answers AAAA.
+BridgeRules rules6_of(const Network& n) {
+    return BridgeRules{n.bridge, n.subnet6, n.gateway6, n.internal, false};
+}
+
 json to_json(const Network& n) {
     json j;
     j["Name"] = n.name;
@@ -70,15 +76,21 @@ json to_json(const Network& n) {
         if (!n.ip_range.empty()) c["IPRange"] = n.ip_range;
         cfg.push_back(c);
     }
+    if (!n.subnet6.empty()) {
+        json c{{"Subnet", n.subnet6}, {"Gateway", n.gateway6}};
+        if (!n.ip_range6.empty()) c["IPRange"] = n.ip_range6;
+        cfg.push_back(c);
+    }
     j["IPAM"] = {{"Driver", "default"}, {"Options", json::object()}, {"Config", cfg}};
-    j["Berth"] = {{"Bridge", n.bridge}, {"UserSubnet", n.user_subnet}};
+    j["Berth"] = {{"Bridge", n.bridge}, {"UserSubnet", n.user_subnet}, {"UserSubnet6", n.user_subnet6}};
     return j;
 }
 
 json endpoint_to_json(const EndpointRecord& e) {
     return {{"ContainerID", e.container_id}, {"Name", e.container_name}, {"EndpointID", e.endpoint_id},
             {"IfName", e.ifname},          {"IP", e.ip},              {"Prefix", e.prefix},
-            {"MacAddress", e.mac},         {"HostVeth", e.host_veth}, {"Aliases", e.aliases}};
+            {"IP6", e.ip6},                {"Prefix6", e.prefix6},    {"MacAddress", e.mac},
+            {"HostVeth", e.host_veth},     {"Aliases", e.aliases}};
 }
 
 EndpointRecord endpoint_from_json(const json& e) {
@@ -89,6 +101,8 @@ EndpointRecord endpoint_from_json(const json& e) {
     r.ifname = e.value("IfName", "");
     r.ip = e.at("IP").get<std::string>();
     r.prefix = e.value("Prefix", 0);
+    r.ip6 = e.value("IP6", "");
+    r.prefix6 = e.value("Prefix6", 0);
     r.mac = e.value("MacAddress", "");
     r.host_veth = e.value("HostVeth", "");
     r.aliases = e.value("Aliases", std::vector<std::string>{});
@@ -106,15 +120,18 @@ Network from_json(const json& j) {
     n.attachable = j.value("Attachable", false);
     n.labels = j.value("Labels", std::map<std::string, std::string>{});
     n.options = j.value("Options", std::map<std::string, std::string>{});
-    if (j.contains("IPAM") && !j["IPAM"]["Config"].empty()) {
-        const auto& c = j["IPAM"]["Config"][0];
-        n.subnet = c.value("Subnet", "");
-        n.gateway = c.value("Gateway", "");
-        n.ip_range = c.value("IPRange", "");
-    }
+    if (j.contains("IPAM"))
+        for (const auto& c : j["IPAM"]["Config"]) {
+            std::string subnet = c.value("Subnet", "");
+            bool v6 = is_ipv6_text(subnet);
+            (v6 ? n.subnet6 : n.subnet) = subnet;
+            (v6 ? n.gateway6 : n.gateway) = c.value("Gateway", "");
+            (v6 ? n.ip_range6 : n.ip_range) = c.value("IPRange", "");
+        }
     const auto& b = j.at("Berth");
     n.bridge = b.value("Bridge", "");
     n.user_subnet = b.value("UserSubnet", false);
+    n.user_subnet6 = b.value("UserSubnet6", false);
     return n;
 }
 
@@ -211,9 +228,20 @@ void save_last_ip(const store::Paths& paths, const std::string& net_id, const st
         sys::throw_errno("pwrite", (endpoints_dir(paths, net_id) / "last-ip").string());
 }
 
+bool is_any(const std::string& ip) { return ip == "0.0.0.0" || ip == "::"; }
+
+// Same protocol and port on the same address, or on the same family's wildcard.
 bool overlaps_port(const PortMapping& a, const PortMapping& b) {
-    return a.proto == b.proto && a.host_port == b.host_port &&
-           (a.host_ip == b.host_ip || a.host_ip == "0.0.0.0" || b.host_ip == "0.0.0.0");
+    if (a.proto != b.proto || a.host_port != b.host_port) return false;
+    if (a.host_ip == b.host_ip) return true;
+    return is_ipv6_text(a.host_ip) == is_ipv6_text(b.host_ip) && (is_any(a.host_ip) || is_any(b.host_ip));
+}
+
+std::vector<PortMapping> of_family(const std::vector<PortMapping>& v, bool v6) {
+    std::vector<PortMapping> out;
+    for (const auto& p : v)
+        if (is_ipv6_text(p.container_ip) == v6) out.push_back(p);
+    return out;
 }
 
 // Undoes a step unless commit()ed (STYLE.md, convention 8).
@@ -264,6 +292,13 @@ std::string inspect_json(const Network& n) {
         c["Gateway"] = n.gateway;
         cfg.push_back(c);
     }
+    if (!n.subnet6.empty()) {
+        ojson c;
+        c["Subnet"] = n.subnet6;
+        if (!n.ip_range6.empty()) c["IPRange"] = n.ip_range6;
+        c["Gateway"] = n.gateway6;
+        cfg.push_back(c);
+    }
     ojson ipam;
     ipam["Driver"] = "default";
     ipam["Options"] = n.predefined() ? ojson(nullptr) : ojson::object();
@@ -281,7 +316,7 @@ std::string inspect_json(const Network& n) {
         c["EndpointID"] = e.endpoint_id;
         c["MacAddress"] = e.mac;
         c["IPv4Address"] = e.ip + "/" + std::to_string(e.prefix);
-        c["IPv6Address"] = "";
+        c["IPv6Address"] = e.ip6.empty() ? "" : e.ip6 + "/" + std::to_string(e.prefix6);
         cs[cid] = c;
     }
     j["Containers"] = cs;
@@ -294,6 +329,24 @@ std::string inspect_json(const Network& n) {
     return j.dump();
 }
 
+namespace {
+
+// The container side of a dual-stack attachment: IPv6 on (a host whose default is
+// disable_ipv6=1 gives the netns's devices the same), the address without DAD (IPAM made it
+// unique on the bridge), and the default route unless an earlier network gave one.
+void attach_ipv6(Netlink& inner, int netns_fd, const EndpointRecord& ep, const std::string& gateway6) {
+    in_netns(netns_fd, [&] {
+        std::string key = "net/ipv6/conf/" + ep.ifname + "/disable_ipv6";
+        if (read_sysctl(key) != "0") write_sysctl(key, "0");
+    });
+    inner.add_address(ep.ifname, ep.ip6, ep.prefix6, true);
+    for (const auto& r : inner.routes(AF_INET6))
+        if (r.dst.empty() && r.prefix == 0 && r.table == RT_TABLE_MAIN && !r.gateway.empty()) return;
+    inner.add_default_route(gateway6, ep.ifname);
+}
+
+}  // namespace
+
 // ---- Manager ----
 
 struct Manager::Lock {
@@ -301,7 +354,7 @@ struct Manager::Lock {
 };
 
 Manager::Manager(store::Paths paths, ManagerOptions opts)
-    : paths_(std::move(paths)), opts_(std::move(opts)), nat_(paths_.prefix) {}
+    : paths_(std::move(paths)), opts_(std::move(opts)), nat_(paths_.prefix), nat6_(paths_.prefix, "ip6") {}
 
 Manager::~Manager() = default;
 
@@ -386,6 +439,31 @@ std::vector<Subnet4> network_subnets(const std::vector<Network>& all, const std:
         if (!n.subnet.empty() && n.id != except_id) out.push_back(Subnet4::parse(n.subnet));
     return out;
 }
+
+// The host's IPv6 routes and addresses, but link-local, multicast, loopback and the default.
+std::vector<Subnet6> host_subnets6() {
+    std::vector<Subnet6> out;
+    auto add = [&](const std::string& addr, int prefix) {
+        auto ip = Ip6::parse(addr);
+        if (!ip || prefix == 0 || ip->b[0] == 0xff || (ip->b[0] == 0xfe && (ip->b[1] & 0xc0) == 0x80)) return;
+        if (*ip == *Ip6::parse("::1")) return;
+        out.push_back(Subnet6::of(*ip, prefix));
+    };
+    Netlink nl;
+    for (const auto& r : nl.routes(AF_INET6))
+        if (r.table != RT_TABLE_LOCAL && r.type == RTN_UNICAST && !r.dst.empty()) add(r.dst, r.prefix);
+    for (const auto& a : nl.addresses(AF_INET6)) add(a.address, a.prefix);
+    return out;
+}
+
+std::vector<Subnet6> network_subnets6(const std::vector<Network>& all) {
+    std::vector<Subnet6> out;
+    for (const auto& n : all)
+        if (!n.subnet6.empty()) out.push_back(Subnet6::parse(n.subnet6));
+    return out;
+}
+
+bool host_has_ipv6() { return fs::exists("/proc/sys/net/ipv6/conf/all/disable_ipv6"); }
 }  // namespace
 
 void Manager::ensure_predefined() {
@@ -440,24 +518,47 @@ void Manager::ensure_bridge(const Network& n, bool quick) {
         write_sysctl("net/ipv4/conf/" + n.bridge + "/forwarding", "1");
         if (!n.internal && opts_.enable_ip_forward && read_sysctl("net/ipv4/ip_forward") != "1")
             write_sysctl("net/ipv4/ip_forward", "1");
+        if (n.ipv6) {
+            // A host whose default has disable_ipv6=1 gives new devices the same; the gateway
+            // address is added without DAD (nothing else on a new bridge can hold it), so it is
+            // usable at once rather than after a second of tentative state.
+            if (read_sysctl("net/ipv6/conf/" + n.bridge + "/disable_ipv6") != "0")
+                write_sysctl("net/ipv6/conf/" + n.bridge + "/disable_ipv6", "0");
+            nl.add_address(n.bridge, n.gateway6, Subnet6::parse(n.subnet6).prefix, true);
+            if (!n.internal && opts_.enable_ip_forward && read_sysctl("net/ipv6/conf/all/forwarding") != "1")
+                write_sysctl("net/ipv6/conf/all/forwarding", "1");
+        }
         undo.commit();
     }
     nat_.add_bridge(rules_of(n));
     if (!n.internal && !opts_.host_filter_table.empty()) nat_.forward_compat_add(n.bridge, opts_.host_filter_table);
+    if (n.ipv6) {
+        nat6_.add_bridge(rules6_of(n));
+        if (!n.internal && !opts_.host_filter_table.empty()) nat6_.forward_compat_add(n.bridge, opts_.host_filter_table);
+    }
 }
 
 void Manager::teardown_bridge(const Network& n) {
     if (n.bridge.empty()) return;
     nat_.remove_bridge(rules_of(n));
     if (!opts_.host_filter_table.empty()) nat_.forward_compat_remove(n.bridge, opts_.host_filter_table);
+    if (n.ipv6) {
+        nat6_.remove_bridge(rules6_of(n));
+        if (!opts_.host_filter_table.empty()) nat6_.forward_compat_remove(n.bridge, opts_.host_filter_table);
+    }
     Netlink().delete_link_if_exists(n.bridge);
 }
 
 void Manager::drop_table_if_unused(const std::vector<Network>& remaining) {
     Netlink nl;
+    bool any = false, any6 = false;
     for (const auto& n : remaining)
-        if (!n.bridge.empty() && nl.link_exists(n.bridge)) return;
-    nat_.drop();
+        if (!n.bridge.empty() && nl.link_exists(n.bridge)) {
+            any = true;
+            any6 = any6 || n.ipv6;
+        }
+    if (!any6) nat6_.drop();
+    if (!any) nat_.drop();
 }
 
 Network Manager::create(const std::string& name, const NetworkOptions& o) {
@@ -471,7 +572,10 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
         else
             problems.push_back("driver \"" + o.driver + "\" is not supported (berth has the bridge driver)");
     }
-    if (o.ipv6) problems.push_back("IPv6 networks are not supported yet (--ipv6)");
+    if (!o.ipv6 && (!o.subnet6.empty() || !o.gateway6.empty() || !o.ip_range6.empty()))
+        problems.push_back("an IPv6 --subnet, --gateway or --ip-range needs --ipv6 (IPv6 is not enabled on the network)");
+    if (o.ipv6 && !host_has_ipv6()) problems.push_back("cannot enable IPv6: IPv6 is disabled in this host's kernel");
+    if (!o.subnet.empty() && is_ipv6_text(o.subnet)) problems.push_back("invalid IPv4 subnet " + o.subnet);
     for (const auto& [k, v] : o.options) {
         if (k == kBridgeNameOpt) {
             if (!valid_ifname(v))
@@ -502,6 +606,19 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
         if (problems.empty()) throw;
         problems.push_back(e.what());
     }
+    std::optional<Ipam6Config> cfg6;
+    if (o.ipv6 && host_has_ipv6()) {
+        // The ULA Global ID is the default bridge's random id: fixed for this root.
+        std::string seed;
+        for (const auto& n : all)
+            if (n.name == "bridge") seed = n.id;
+        try {
+            cfg6 = make_ipam6_config(o.subnet6, o.gateway6, o.ip_range6, seed, network_subnets6(all),
+                                     o.subnet6.empty() ? host_subnets6() : std::vector<Subnet6>{});
+        } catch (const Error& e) {
+            problems.push_back(e.what());
+        }
+    }
     if (!problems.empty()) throw_error(Errc::invalid, str::join(problems, "\n"));
     Network n;
     n.name = name;
@@ -515,6 +632,13 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
     n.gateway = cfg.gateway.str();
     if (cfg.ip_range) n.ip_range = cfg.ip_range->str();
     n.user_subnet = !o.subnet.empty();
+    n.ipv6 = cfg6.has_value();
+    if (cfg6) {
+        n.subnet6 = cfg6->subnet.str();
+        n.gateway6 = cfg6->gateway.str();
+        if (cfg6->ip_range) n.ip_range6 = cfg6->ip_range->str();
+        n.user_subnet6 = !o.subnet6.empty();
+    }
     auto bn = o.options.find(kBridgeNameOpt);
     n.bridge = bn != o.options.end() ? bn->second : "br-" + short_id(n.id);
     for (const auto& other : all)
@@ -588,6 +712,11 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
         want = Ip4::parse(o.ip);
         if (!want) throw_error(Errc::invalid, "invalid IPv4 address: " + o.ip);
     }
+    std::optional<Ip6> want6;
+    if (!o.ip6.empty()) {
+        want6 = Ip6::parse(o.ip6);
+        if (!want6) throw_error(Errc::invalid, "invalid IPv6 address: " + o.ip6);
+    }
 
     auto l = lock();
     ensure_predefined();
@@ -602,6 +731,12 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     if (want && n.name == "bridge")
         throw_error(Errc::invalid, "user specified IP address is supported on user defined networks only");
     if (want && !n.user_subnet)
+        throw_error(Errc::invalid,
+                    "user specified IP address is supported only when connecting to networks with user configured "
+                    "subnets");
+    if (want6 && !n.ipv6)
+        throw_error(Errc::invalid, "invalid IPv6 address " + o.ip6 + ": network " + n.name + " does not have IPv6 enabled");
+    if (want6 && !n.user_subnet6)
         throw_error(Errc::invalid,
                     "user specified IP address is supported only when connecting to networks with user configured "
                     "subnets");
@@ -624,6 +759,26 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
         }
     }
 
+    std::optional<Ip6> ip6;
+    if (n.ipv6) {
+        Ipam6Config cfg6{Subnet6::parse(n.subnet6), *Ip6::parse(n.gateway6),
+                         n.ip_range6.empty() ? std::nullopt : std::optional(Subnet6::parse(n.ip_range6, "ip-range"))};
+        std::set<Ip6> used6;
+        for (const auto& [cid, e] : n.endpoints)
+            if (auto a = Ip6::parse(e.ip6)) used6.insert(*a);
+        Allocator6 alloc6(cfg6, used6);
+        if (want6) {
+            alloc6.reserve(*want6);
+            ip6 = want6;
+        } else {
+            try {
+                ip6 = alloc6.allocate();
+            } catch (const Error& e) {
+                throw_error(e.kind(), std::string(e.what()) + ": " + n.name + " (" + short_id(n.id) + ")");
+            }
+        }
+    }
+
     ensure_bridge(n, true);
 
     EndpointRecord ep;
@@ -632,6 +787,10 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     ep.endpoint_id = sys::random_hex(64);
     ep.ip = ip.str();
     ep.prefix = cfg.subnet.prefix;
+    if (ip6) {
+        ep.ip6 = ip6->str();
+        ep.prefix6 = Subnet6::parse(n.subnet6).prefix;
+    }
     ep.mac = o.mac.empty() ? mac_for_ip(ep.ip) : str::to_lower(o.mac);
     ep.aliases = o.aliases;
     ep.host_veth = "veth" + sys::random_hex(7);
@@ -661,11 +820,13 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     inner.set_up(ep.ifname);
     inner.add_address(ep.ifname, ep.ip, ep.prefix);
     if (first) inner.add_default_route(n.gateway, ep.ifname);
+    if (ip6) attach_ipv6(inner, netns_fd, ep, n.gateway6);
 
     write_new_file(endpoints_dir(paths_, n.id) / (container_id + ".json"), endpoint_to_json(ep).dump() + "\n");
     if (!want && alloc.last()) save_last_ip(paths_, n.id, alloc.last()->str());
     undo.commit();
-    return Endpoint{n.id, n.name, ep.endpoint_id, ep.ifname, ep.ip, ep.prefix, n.gateway, ep.mac, ep.host_veth};
+    return Endpoint{n.id,   n.name,         ep.endpoint_id, ep.ifname, ep.ip,     ep.prefix,
+                    n.gateway, ep.mac,      ep.host_veth,   ep.ip6,    ip6 ? n.gateway6 : "", ep.prefix6};
 }
 
 void Manager::detach(const std::string& key, const std::string& container_id) {
@@ -682,37 +843,72 @@ void Manager::detach(const std::string& key, const std::string& container_id) {
 }
 
 std::vector<PortMapping> Manager::publish(const std::string& container_id, const std::string& container_ip,
-                                          const std::vector<PortSpec>& specs) {
+                                          const std::vector<PortSpec>& specs, const std::string& container_ip6) {
     if (!Ip4::parse(container_ip)) throw_error(Errc::invalid, "invalid container IP address: " + container_ip);
+    if (!container_ip6.empty() && !Ip6::parse(container_ip6))
+        throw_error(Errc::invalid, "invalid container IPv6 address: " + container_ip6);
+    for (const auto& s : specs)
+        if (is_ipv6_text(s.host_ip) && container_ip6.empty())
+            throw_error(Errc::unsupported,
+                        "cannot publish on IPv6 address " + s.host_ip +
+                            ": the container has no IPv6 address (its network was not created with --ipv6), and "
+                            "berth has no userland proxy to carry IPv6 connections to an IPv4 address");
     auto l = lock();
     auto all = load_ports(paths_);
     std::vector<PortMapping> taken;
     for (const auto& [cid, v] : all)
         if (cid != container_id) taken.insert(taken.end(), v.begin(), v.end());
 
+    // Port 53 on a user network's gateway is held by berth's embedded DNS, which the dns set
+    // keeps apart from published ports: it does not make 53 busy for a container.
+    std::vector<std::string> dns_gateways;
+    bool dns_port = std::any_of(specs.begin(), specs.end(), [](const PortSpec& s) {
+        return (s.host_start ? s.host_start <= 53 && 53 <= std::max(s.host_end, s.host_start) : false);
+    });
+    if (dns_port)
+        for (const auto& n : load_all())
+            if (n.dns() && !n.gateway.empty()) dns_gateways.push_back(n.gateway);
     auto allocated = [&](const PortMapping& m) {
         return std::any_of(taken.begin(), taken.end(), [&](const PortMapping& t) { return overlaps_port(t, m); });
     };
-    auto conflict = [](const PortMapping& m) {
-        throw_error(Errc::conflict,
-                    "Bind for " + m.host_ip + ":" + std::to_string(m.host_port) + " failed: port is already allocated");
+    auto bind_text = [](const PortMapping& m) {
+        return (is_ipv6_text(m.host_ip) ? "[" + m.host_ip + "]" : m.host_ip) + ":" + std::to_string(m.host_port);
+    };
+    auto conflict = [&](const PortMapping& m) {
+        throw_error(Errc::conflict, "Bind for " + bind_text(m) + " failed: port is already allocated");
     };
 
     std::vector<PortMapping> out;
     for (const auto& s : specs) {
         std::string hip = s.host_ip.empty() ? "0.0.0.0" : s.host_ip;
+        bool v6 = is_ipv6_text(hip);
+        // No host address: both families when the container has both (Docker's 0.0.0.0 and ::).
+        bool twin = s.host_ip.empty() && !container_ip6.empty();
+        auto twin_of = [&](const PortMapping& m) {
+            PortMapping t = m;
+            t.host_ip = "::";
+            t.container_ip = container_ip6;
+            return t;
+        };
+        auto free_everywhere = [&](const PortMapping& c) {
+            auto clash = [&](const PortMapping& x) {
+                return allocated(x) ||
+                       std::any_of(out.begin(), out.end(), [&](const PortMapping& o) { return overlaps_port(o, x); });
+            };
+            return !clash(c) && (!twin || !clash(twin_of(c)));
+        };
         int count = s.container_end - s.container_start + 1;
         bool pick_from_range = s.host_start && (s.host_end - s.host_start) != (s.container_end - s.container_start);
         for (int i = 0; i < count; ++i) {
-            PortMapping m{hip, 0, s.proto, container_ip, static_cast<std::uint16_t>(s.container_start + i)};
+            PortMapping m{hip, 0, s.proto, v6 ? container_ip6 : container_ip,
+                          static_cast<std::uint16_t>(s.container_start + i)};
             if (pick_from_range) {
                 // A host range for one container port: the first port in it that is free.
                 for (int p = s.host_start; p <= s.host_end && !m.host_port; ++p) {
                     PortMapping c = m;
                     c.host_port = static_cast<std::uint16_t>(p);
-                    if (!allocated(c) &&
-                        std::none_of(out.begin(), out.end(), [&](const PortMapping& o) { return overlaps_port(o, c); }) &&
-                        host_port_free(s.host_ip, s.proto, c.host_port))
+                    if (free_everywhere(c) && host_port_free(s.host_ip, s.proto, c.host_port, dns_gateways) &&
+                        (!twin || host_port_free("::", s.proto, c.host_port)))
                         m.host_port = c.host_port;
                 }
                 if (!m.host_port) {
@@ -725,14 +921,14 @@ std::vector<PortMapping> Manager::publish(const std::string& container_id, const
                 for (int tries = 0; tries < 64 && !m.host_port; ++tries) {
                     PortMapping c = m;
                     c.host_port = ephemeral_port(s.host_ip, s.proto);
-                    if (!allocated(c) &&
-                        std::none_of(out.begin(), out.end(), [&](const PortMapping& o) { return overlaps_port(o, c); }))
+                    if (free_everywhere(c) && (!twin || host_port_free("::", s.proto, c.host_port)))
                         m.host_port = c.host_port;
                 }
                 if (!m.host_port)
                     throw_error(Errc::failed, "no ephemeral host port available for " + hip + "/" + s.proto);
             }
             out.push_back(m);
+            if (twin) out.push_back(twin_of(m));
         }
     }
     // Every mapping is checked before anything changes.
@@ -740,8 +936,9 @@ std::vector<PortMapping> Manager::publish(const std::string& container_id, const
         if (allocated(out[i])) conflict(out[i]);
         for (size_t j = 0; j < i; ++j)
             if (overlaps_port(out[i], out[j])) conflict(out[i]);
-        if (!host_port_free(out[i].host_ip == "0.0.0.0" ? "" : out[i].host_ip, out[i].proto, out[i].host_port))
-            throw_error(Errc::conflict, "Bind for " + out[i].host_ip + ":" + std::to_string(out[i].host_port) +
+        if (!host_port_free(out[i].host_ip == "0.0.0.0" ? "" : out[i].host_ip, out[i].proto, out[i].host_port,
+                            dns_gateways))
+            throw_error(Errc::conflict, "Bind for " + bind_text(out[i]) +
                                             " failed: port is already allocated (a host process is bound to it)");
     }
 
@@ -749,8 +946,10 @@ std::vector<PortMapping> Manager::publish(const std::string& container_id, const
     std::vector<PortMapping> stale;
     for (const auto& p : previous)
         if (std::find(out.begin(), out.end(), p) == out.end()) stale.push_back(p);
-    nat_.remove_ports(stale);
-    nat_.add_ports(out);
+    nat_.remove_ports(of_family(stale, false));
+    nat6_.remove_ports(of_family(stale, true));
+    nat_.add_ports(of_family(out, false));
+    nat6_.add_ports(of_family(out, true));
     auto file = ports_dir(paths_) / (container_id + ".json");
     remove_file(file);
     write_new_file(file, ports_to_json(out).dump() + "\n");
@@ -762,7 +961,8 @@ void Manager::unpublish(const std::string& container_id) {
     auto all = load_ports(paths_);
     auto it = all.find(container_id);
     if (it == all.end()) return;
-    nat_.remove_ports(it->second);
+    nat_.remove_ports(of_family(it->second, false));
+    nat6_.remove_ports(of_family(it->second, true));
     remove_file(ports_dir(paths_) / (container_id + ".json"));
 }
 

@@ -29,7 +29,8 @@ namespace berth::network {
 
 struct NetworkOptions {
     std::string driver = "bridge";
-    std::string subnet, gateway, ip_range;
+    std::string subnet, gateway, ip_range;     // IPv4
+    std::string subnet6, gateway6, ip_range6;  // IPv6, with ipv6 (dual-stack)
     bool internal = false;
     bool attachable = false;
     bool ipv6 = false;
@@ -42,6 +43,7 @@ struct EndpointOptions {
     std::vector<std::string> aliases;  // DNS aliases on this network
     std::string mac;                   // --mac-address; "" = derived from the IP (02:42:<ip>)
     std::string ifname;                // "" = next free ethN in the netns
+    std::string ip6;                   // --ip6 (dual-stack networks); "" = lowest free
 };
 
 // One container's attachment to one network.
@@ -52,6 +54,8 @@ struct EndpointRecord {
     std::string ifname;  // inside the container
     std::string ip;
     int prefix = 0;
+    std::string ip6;  // "" unless the network has IPv6
+    int prefix6 = 0;
     std::string mac;
     std::string host_veth;
     std::vector<std::string> aliases;
@@ -61,8 +65,10 @@ struct Network {
     std::string name, id, created;
     std::string driver = "bridge";
     bool ipv6 = false, internal = false, attachable = false;
-    std::string subnet, gateway, ip_range;  // empty for host/none
-    bool user_subnet = false;               // --subnet given (static IPs allowed)
+    std::string subnet, gateway, ip_range;     // empty for host/none
+    std::string subnet6, gateway6, ip_range6;  // empty unless ipv6
+    bool user_subnet = false;                  // --subnet given (static IPs allowed)
+    bool user_subnet6 = false;                 // an IPv6 --subnet given (--ip6 allowed)
     std::map<std::string, std::string> labels, options;
     std::string bridge;   // kernel bridge device; empty for host/none
     std::string last_ip;  // where sequential allocation continues
@@ -82,6 +88,8 @@ struct Endpoint {
     std::string gateway;
     std::string mac;
     std::string host_veth;
+    std::string ip6, gateway6;  // "" unless the network has IPv6
+    int prefix6 = 0;
 };
 
 // False when BERTH_IP_FORWARD is "0" or "false".
@@ -89,7 +97,9 @@ bool ip_forward_from_env();
 
 struct ManagerOptions {
     // Set net.ipv4.ip_forward=1 when a non-internal bridge is set up, as Docker does (without
-    // it containers have no egress: replies enter on the uplink, whose forwarding flag decides).
+    // it containers have no egress: replies enter on the uplink, whose forwarding flag decides),
+    // and net.ipv6.conf.all.forwarding=1 for a non-internal dual-stack one (IPv6 forwarding has
+    // only the global switch; Docker sets it too).
     // Every bridge also gets per-device forwarding. Default: on, unless BERTH_IP_FORWARD=0 in
     // the environment (tests on shared hosts, hosts whose forwarding is managed elsewhere).
     bool enable_ip_forward = ip_forward_from_env();
@@ -114,9 +124,12 @@ public:
     void detach(const std::string& network, const std::string& container_id);
 
     // Checks every mapping (already published by a container, or bound by a host process)
-    // before changing anything; returns the mappings with ephemeral ports resolved.
+    // before changing anything; returns the mappings with ephemeral ports resolved. A port
+    // without a host address is published on 0.0.0.0 and, when the container has an IPv6
+    // address (container_ip6), on :: too, as Docker does; an IPv6 host address needs
+    // container_ip6 (berth has no userland proxy to carry IPv6 to an IPv4-only container).
     std::vector<PortMapping> publish(const std::string& container_id, const std::string& container_ip,
-                                     const std::vector<PortSpec>& ports);
+                                     const std::vector<PortSpec>& ports, const std::string& container_ip6 = {});
     void unpublish(const std::string& container_id);
     std::vector<PortMapping> published(const std::string& container_id);
 
@@ -141,7 +154,8 @@ private:
 
     store::Paths paths_;
     ManagerOptions opts_;
-    NatTable nat_;
+    NatTable nat_;   // ip <prefix>
+    NatTable nat6_;  // ip6 <prefix>, while a dual-stack network exists
 };
 
 // `docker network inspect`'s object for a network, as compact JSON in Docker's key order (parse

@@ -29,8 +29,8 @@ void Engine::connect(const std::string& id_or_name, const std::string& network, 
     auto net = networks().inspect(network);  // "network x not found"
     auto c = records_.get(id_or_name);
     check_mode(c);
-    if (net.name == "bridge" && (!want.aliases.empty() || !want.ipv4.empty()))
-        throw Error(Errc::invalid, !want.ipv4.empty() ? "user specified IP address is supported on user defined networks only"
+    if (net.name == "bridge" && (!want.aliases.empty() || !want.ipv4.empty() || !want.ipv6.empty()))
+        throw Error(Errc::invalid, !want.ipv4.empty() || !want.ipv6.empty() ? "user specified IP address is supported on user defined networks only"
                                                       : "network-scoped alias is supported only for containers in user defined networks");
     bool dns = false;
     {
@@ -45,12 +45,14 @@ void Engine::connect(const std::string& id_or_name, const std::string& network, 
             if (!fd) sys::throw_errno("open", path);
             network::EndpointOptions eo;
             eo.ip = want.ipv4;
+            eo.ip6 = want.ipv6;
             eo.aliases = want.aliases;
             eo.mac = want.mac;
             if (net.dns()) eo.aliases.push_back(c.short_id());
             auto ep = networks().attach(net.name, c.id, c.name, fd.get(), eo);
             auto ns = records_.network_state(c.id).value_or(NetworkState{});
-            ns.networks[net.name] = EndpointState{ep.network_id, ep.endpoint_id, ep.ip, ep.gateway, ep.mac, ep.ifname, ep.host_veth, ep.prefix, want.aliases};
+            ns.networks[net.name] = EndpointState{ep.network_id, ep.endpoint_id, ep.ip, ep.gateway, ep.mac, ep.ifname, ep.host_veth, ep.prefix, want.aliases,
+                                                  ep.ip6, ep.gateway6, ep.prefix6};
             try {
                 sys::write_file_replace(records_.run_dir(c.id) / "network.json", network_state_to_json(ns));
             } catch (...) {

@@ -255,8 +255,8 @@ Container Engine::create(const CreateRequest& req) {
             auto net = networks().inspect(n);  // throws "network x not found"
             EndpointConfig ep;
             if (auto it = req.endpoints.find(n); it != req.endpoints.end()) ep = it->second;
-            if (net.name == "bridge" && (!ep.aliases.empty() || !ep.ipv4.empty()))
-                invalid(!ep.ipv4.empty() ? "user specified IP address is supported on user defined networks only"
+            if (net.name == "bridge" && (!ep.aliases.empty() || !ep.ipv4.empty() || !ep.ipv6.empty()))
+                invalid(!ep.ipv4.empty() || !ep.ipv6.empty() ? "user specified IP address is supported on user defined networks only"
                                          : "network-scoped alias is supported only for containers in user defined networks");
             c.networks[net.name] = ep;
         }

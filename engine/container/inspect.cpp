@@ -56,7 +56,10 @@ std::string inspect_json(const Container& c, const store::State& s, const std::o
         if (s.pid > 0) settings["SandboxKey"] = "/proc/" + std::to_string(s.pid) + "/ns/net";
     }
     for (auto& [name, want] : c.networks) {
-        ojson e = {{"IPAMConfig", want.ipv4.empty() ? ojson(nullptr) : ojson{{"IPv4Address", want.ipv4}}},
+        ojson ipam = ojson::object();
+        if (!want.ipv4.empty()) ipam["IPv4Address"] = want.ipv4;
+        if (!want.ipv6.empty()) ipam["IPv6Address"] = want.ipv6;
+        ojson e = {{"IPAMConfig", ipam.empty() ? ojson(nullptr) : ipam},
                    {"Links", nullptr},
                    {"Aliases", want.aliases.empty() ? ojson(nullptr) : ojson(want.aliases)},
                    {"MacAddress", ""},
@@ -78,6 +81,9 @@ std::string inspect_json(const Container& c, const store::State& s, const std::o
                 e["Gateway"] = es.gateway;
                 e["IPAddress"] = es.ip;
                 e["IPPrefixLen"] = es.prefix;
+                e["IPv6Gateway"] = es.gateway6;
+                e["GlobalIPv6Address"] = es.ip6;
+                e["GlobalIPv6PrefixLen"] = es.prefix6;
                 if (name != "bridge") {
                     std::vector<std::string> dns{c.name, c.short_id()};
                     dns.insert(dns.end(), want.aliases.begin(), want.aliases.end());

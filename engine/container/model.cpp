@@ -212,7 +212,8 @@ std::string to_json(const Container& c) {
 
     ojson nets = ojson::object();
     for (auto& [name, e] : c.networks)
-        nets[name] = {{"Aliases", strings_or_null(e.aliases)}, {"IPv4Address", e.ipv4}, {"MacAddress", e.mac}};
+        nets[name] = {{"Aliases", strings_or_null(e.aliases)}, {"IPv4Address", e.ipv4}, {"IPv6Address", e.ipv6},
+                      {"MacAddress", e.mac}};
 
     ojson out = {{"Id", c.id},
                  {"Created", c.created},
@@ -309,7 +310,8 @@ Container container_from_json(const std::string& text) {
 
         if (j.contains("Networks"))
             for (auto& [name, e] : j["Networks"].items())
-                c.networks[name] = {strings_from(e, "Aliases"), e.value("IPv4Address", ""), e.value("MacAddress", "")};
+                c.networks[name] = {strings_from(e, "Aliases"), e.value("IPv4Address", ""), e.value("MacAddress", ""),
+                                    e.value("IPv6Address", "")};
         return c;
     } catch (const json::exception& e) {
         throw Error(Errc::corrupt, std::string("container record: ") + e.what());
@@ -321,7 +323,8 @@ std::string network_state_to_json(const NetworkState& n) {
     for (auto& [name, e] : n.networks)
         nets[name] = {{"NetworkID", e.network_id}, {"EndpointID", e.endpoint_id}, {"IPAddress", e.ip},
                       {"IPPrefixLen", e.prefix}, {"Gateway", e.gateway}, {"MacAddress", e.mac},
-                      {"Interface", e.ifname}, {"HostVeth", e.host_veth}, {"Aliases", e.aliases}};
+                      {"Interface", e.ifname}, {"HostVeth", e.host_veth}, {"Aliases", e.aliases},
+                      {"GlobalIPv6Address", e.ip6}, {"GlobalIPv6PrefixLen", e.prefix6}, {"IPv6Gateway", e.gateway6}};
     json ports = json::array();
     for (auto& p : n.ports) ports.push_back({{"ContainerPort", p.container_port}, {"HostIp", p.host_ip}, {"HostPort", p.host_port}});
     return json{{"SandboxKey", n.sandbox_key}, {"Networks", nets}, {"Ports", ports}}.dump();
@@ -336,7 +339,9 @@ NetworkState network_state_from_json(const std::string& text) {
         for (auto& [name, e] : networks.items())
             n.networks[name] = {e.value("NetworkID", ""), e.value("EndpointID", ""), e.value("IPAddress", ""),
                                 e.value("Gateway", ""), e.value("MacAddress", ""), e.value("Interface", ""),
-                                e.value("HostVeth", ""), e.value("IPPrefixLen", 0), strings_from(e, "Aliases")};
+                                e.value("HostVeth", ""), e.value("IPPrefixLen", 0), strings_from(e, "Aliases"),
+                                e.value("GlobalIPv6Address", ""), e.value("IPv6Gateway", ""),
+                                e.value("GlobalIPv6PrefixLen", 0)};
         for (auto& p : j.value("Ports", json::array()))
             n.ports.push_back({p.value("ContainerPort", ""), p.value("HostIp", ""), p.value("HostPort", "")});
     } catch (const json::exception& e) {

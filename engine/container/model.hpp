@@ -59,6 +59,7 @@ struct EndpointConfig {
     std::vector<std::string> aliases;
     std::string ipv4;
     std::string mac;
+    std::string ipv6;  // --ip6, on a dual-stack network
     bool operator==(const EndpointConfig&) const = default;
 };
 
@@ -131,6 +132,8 @@ struct EndpointState {
     std::string network_id, endpoint_id, ip, gateway, mac, ifname, host_veth;
     int prefix = 0;
     std::vector<std::string> aliases;
+    std::string ip6, gateway6;  // dual-stack networks only
+    int prefix6 = 0;
 };
 
 struct PublishedPort {

@@ -222,6 +222,8 @@ PreparedRun Engine::prepare_run(const Container& c) {
     // --- network ------------------------------------------------------------------------
     std::string hostname = cf.hostname;
     std::vector<std::string> own_ips;
+    std::vector<std::string> host_ips;  // /etc/hosts: each network's IPv4, then its IPv6 address
+    std::string first_ip6;              // the first network's IPv6 address, for [::] publishing
     std::string resolv;
     DnsSettings dns{hc.dns, hc.dns_search, hc.dns_options};
     NetworkState ns;
@@ -256,6 +258,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
             EndpointConfig want = it != c.networks.end() ? it->second : EndpointConfig{};
             network::EndpointOptions eo;
             eo.ip = want.ipv4;
+            eo.ip6 = want.ipv6;
             eo.aliases = want.aliases;
             eo.mac = name == mode && want.mac.empty() ? c.mac_address : want.mac;
             auto net = networks().inspect(name);
@@ -266,8 +269,14 @@ PreparedRun Engine::prepare_run(const Container& c) {
             auto ep = networks().attach(name, c.id, c.name, run.netns.get(), eo);
             run.attached.push_back(name);
             EndpointState es{ep.network_id, ep.endpoint_id, ep.ip, ep.gateway, ep.mac, ep.ifname, ep.host_veth, ep.prefix, want.aliases};
+            es.ip6 = ep.ip6;
+            es.gateway6 = ep.gateway6;
+            es.prefix6 = ep.prefix6;
             ns.networks[net.name] = es;
+            if (own_ips.empty()) first_ip6 = ep.ip6;
             own_ips.push_back(ep.ip);
+            host_ips.push_back(ep.ip);
+            if (!ep.ip6.empty()) host_ips.push_back(ep.ip6);
             if (first_gateway.empty()) first_gateway = ep.gateway;
             if (net.dns() && dns_server.empty()) dns_server = ep.gateway;
         }
@@ -298,7 +307,8 @@ PreparedRun Engine::prepare_run(const Container& c) {
             auto [num, proto] = str::split_once(port, '/');
             for (auto& b : bindings) {
                 std::string flag = (b.host_ip.empty() ? "" : (b.host_ip.find(':') != std::string::npos ? "[" + b.host_ip + "]:" : b.host_ip + ":")) +
-                                   (b.host_port.empty() ? "" : b.host_port + ":") + num + "/" + proto.value_or("tcp");
+                                   (b.host_port.empty() ? (b.host_ip.empty() ? "" : ":") : b.host_port + ":") + num + "/" +
+                                   proto.value_or("tcp");
                 if (b.host_ip.empty() && b.host_port.empty()) flag = num + "/" + proto.value_or("tcp");
                 specs.push_back(network::parse_publish(flag));
             }
@@ -310,7 +320,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
             for (auto& ps : network::publish_all(unpublished)) specs.push_back(ps);
         }
         if (!specs.empty()) {
-            auto mapped = networks().publish(c.id, own_ips.front(), specs);
+            auto mapped = networks().publish(c.id, own_ips.front(), specs, first_ip6);
             run.published = true;
             for (auto& m : mapped)
                 ns.ports.push_back({std::to_string(m.container_port) + "/" + m.proto, m.host_ip, std::to_string(m.host_port)});
@@ -338,7 +348,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
             extra.emplace_back(name, ip);
         }
         std::string hosts = mode == "host" ? sys::read_file_if_exists("/etc/hosts").value_or("")
-                                           : hosts_file(extra, own_ips, hostname, cf.domainname);
+                                           : hosts_file(extra, host_ips, hostname, cf.domainname);
         if (mode == "host")
             for (auto& [name, ip] : extra) hosts += ip + "\t" + name + "\n";
         sys::write_file_replace(dir / "hostname", hostname_file(hostname));

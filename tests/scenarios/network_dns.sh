@@ -35,6 +35,18 @@ assert_contains "$ERR" "can't find" "a container on another network is not resol
 bridge_resolv=$(b run --rm busybox cat /etc/resolv.conf)
 assert_not_contains "$bridge_resolv" "nameserver $GW" "the default bridge does not use the embedded server"
 
+# A container publishing port 53 on the gateway's address (one of the host's, as -p 53:53 would
+# cover) does not take the network's DNS away: berth's own DNS sockets do not make the port
+# busy, containers' queries to the gateway stay berth's, the host's connections go to the
+# publisher.
+b run -d --name "pub53-$N" --network "front-$N" -p "$GW:53:53/udp" -p "$GW:53:53" busybox \
+  nc -ll -p 53 -e echo published-53 >/dev/null
+assert_contains "$(b port "pub53-$N")" "53/udp -> $GW:53" "53/udp published next to berth's DNS"
+out=$(lookup "web-$N")
+assert_contains "$out" "$WEB_IP" "names still resolve while a container publishes 53"
+eventually 10 bash -c "busybox nc -w 2 $GW 53 </dev/null | grep -q published-53"
+b rm -f "pub53-$N" >/dev/null
+
 # A removed container's name stops answering.
 b rm -f "web-$N" >/dev/null
 expect_fail lookup_err "web-$N"

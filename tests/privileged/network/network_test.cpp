@@ -86,6 +86,7 @@ struct Env {
             for (auto& n : mgr.list())
                 if (!n.bridge.empty()) nl.delete_link_if_exists(n.bridge);
             NatTable(paths.prefix).drop();
+            NatTable(paths.prefix, "ip6").drop();
             Nft().try_run("delete table ip " + fw_table);
         } catch (...) {
         }
@@ -479,7 +480,7 @@ TEST_CASE("the default bridge and Docker's creation errors") {
     }
     NetworkOptions bad;
     bad.driver = "macvlan";
-    bad.ipv6 = true;
+    bad.subnet6 = "fd00:1::/64";  // without ipv6
     bad.options["com.docker.network.bridge.name"] = "this-name-is-too-long";
     try {
         env.net("bad-" + pid_s(), bad);

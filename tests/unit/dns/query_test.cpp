@@ -245,3 +245,39 @@ TEST_CASE("what an upstream sends back: relay, try the next one, or keep waiting
     CHECK(sf->rcode() == rcode::servfail);
     CHECK(sf->questions.size() == 1);
 }
+
+TEST_CASE("dual-stack endpoints: AAAA with every IPv6 address, rotating; ANY has both; ip6.arpa PTR") {
+    Network n = front_network(2);
+    n.ipv6 = true;
+    n.subnet6 = "fd00:1::/64";
+    n.gateway6 = "fd00:1::1";
+    int i = 2;
+    for (auto& [id, e] : n.endpoints) {
+        e.ip6 = "fd00:1::" + std::to_string(i++);
+        e.prefix6 = 64;
+    }
+    NameTable table({n});
+    QueryContext c;
+    c.scope = table.scope(n.id, *Ip4::parse("10.1.0.2"));
+    auto v6 = [](const Message& m) {
+        std::vector<std::string> out;
+        for (const auto& r : m.answers)
+            if (auto a = r.aaaa()) out.push_back(Ip6{*a}.str());
+        return out;
+    };
+    auto m = reply_of(handle_query(query("web", rr::AAAA), c));
+    CHECK(m.header.aa);
+    CHECK(v6(m) == std::vector<std::string>{"fd00:1::2", "fd00:1::3"});
+    c.rotation = 1;
+    CHECK(v6(reply_of(handle_query(query("web-1.front", rr::AAAA), c))) == std::vector<std::string>{"fd00:1::2"});
+    CHECK(v6(reply_of(handle_query(query("web", rr::AAAA), c))) == std::vector<std::string>{"fd00:1::3", "fd00:1::2"});
+    auto any = reply_of(handle_query(query("web-2", rr::ANY), c));
+    CHECK(addresses(any) == std::vector<std::string>{"10.1.0.3"});
+    CHECK(v6(any) == std::vector<std::string>{"fd00:1::3"});
+    // 3.0...0.1.0.0.0.0.0.d.f.ip6.arpa is fd00:1::3
+    std::string rev;
+    for (char ch : std::string("fd000001000000000000000000000003")) rev = std::string(1, ch) + "." + rev;
+    auto p = reply_of(handle_query(query((rev + "ip6.arpa").c_str(), rr::PTR), c));
+    REQUIRE(p.answers.size() == 1);
+    CHECK(p.answers[0].ptr()->text() == "web-2.front.");
+}

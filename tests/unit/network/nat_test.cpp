@@ -35,6 +35,11 @@ TEST_CASE("every Docker publish form parses") {
     // A host range for a single container port: one free port from the range.
     CHECK(parse_publish("9000-9005:80") == P("", 9000, 9005, 80, 80));
     CHECK(parse_publish("65535:1") == P("", 65535, 65535, 1, 1));
+    // IPv6 host addresses, in brackets or not (Docker's nat.ParsePortSpec), printed canonically.
+    CHECK(parse_publish("[::]:8080:80") == P("::", 8080, 8080, 80, 80));
+    CHECK(parse_publish("[FD00:0::2]:8080:80/udp") == P("fd00::2", 8080, 8080, 80, 80, "udp"));
+    CHECK(parse_publish("fd00::2:8080:80") == P("fd00::2", 8080, 8080, 80, 80));
+    CHECK(parse_publish("[fd00::2]::80") == P("fd00::2", 0, 0, 80, 80));
 }
 
 TEST_CASE("bad publish specs are refused in Docker's words") {
@@ -46,14 +51,17 @@ TEST_CASE("bad publish specs are refused in Docker's words") {
     CHECK(message_of("300.0.0.1:8080:80") == "invalid IP address: 300.0.0.1");
     CHECK(message_of("5-1:80") == "invalid hostPort: 5-1");
     CHECK(message_of("") == "invalid containerPort: ");
-    CHECK(message_of("1:2:3:4") == "invalid publish spec: 1:2:3:4");
+    CHECK(message_of("1:2:3:4") == "invalid IP address: 1:2");
+    CHECK(message_of("[fd00::g]:8080:80") == "invalid IP address: fd00::g");
     CHECK(message_of("8080:-80") == "invalid containerPort: -80");
     CHECK(message_of("+80") == "invalid containerPort: +80");
+    // The kernel cannot NAT IPv6 loopback traffic, and berth has no userland proxy.
     try {
         parse_publish("[::1]:8080:80");
-        FAIL("IPv6 accepted");
+        FAIL("[::1] accepted");
     } catch (const Error& e) {
         CHECK(e.kind() == Errc::unsupported);
+        CHECK(std::string(e.what()).find("publish on [::] or on one of the host's IPv6 addresses") != std::string::npos);
     }
 }
 
@@ -83,6 +91,7 @@ TEST_CASE("the table's ruleset is fixed text") {
         "\t}\n"
         "\tchain prerouting {\n"
         "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+        "\t\tiifname . ip daddr . meta l4proto . th dport @dns accept\n"
         "\t\tfib daddr type local jump published\n"
         "\t}\n"
         "\tchain output {\n"
@@ -115,6 +124,37 @@ TEST_CASE("the table's ruleset is fixed text") {
         "\t}\n"
         "}\n";
     CHECK(ruleset_text("berth-1234abcd") == golden);
+    CHECK(ruleset_text("berth-1234abcd", "ip") == golden);
+}
+
+TEST_CASE("the ip6 table has the same shape over IPv6 addresses, and leaves [::1] alone") {
+    auto t = ruleset_text("berth", "ip6");
+    CHECK(t.rfind("table ip6 berth {\n", 0) == 0);
+    CHECK(t.find("ipv4_addr") == std::string::npos);
+    CHECK(t.find("\tmap pub_addr { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }\n") !=
+          std::string::npos);
+    CHECK(t.find("\t\tdnat ip6 to ip6 daddr . meta l4proto . th dport map @pub_addr\n") != std::string::npos);
+    CHECK(t.find("\t\tip6 daddr ::1 return\n\t\tfib daddr type local jump published\n") != std::string::npos);
+    CHECK(t.find("\t\tip6 saddr @egress_subnets oifname != @bridges masquerade\n") != std::string::npos);
+    // The same rules otherwise: strip the family words and the ::1 rule, and the texts agree.
+    auto strip = [](std::string s) {
+        for (auto [from, to] : {std::pair<std::string, std::string>{"\t\tip6 daddr ::1 return\n", ""},
+                                {"ipv6_addr", "ADDR"}, {"ipv4_addr", "ADDR"}, {"ip6 ", "L3 "}, {"ip ", "L3 "},
+                                {"::1 ", "LOOPBACK "}, {"127.0.0.0/8 ", "LOOPBACK "}})
+            for (size_t at; (at = s.find(from)) != std::string::npos;) s.replace(at, from.size(), to);
+        return s;
+    };
+    CHECK(strip(t) == strip(ruleset_text("berth", "ip")));
+    std::vector<PortMapping> ports = {{"::", 8080, "tcp", "fd00:1::2", 80}, {"fd00::2", 8081, "udp", "fd00:1::2", 81}};
+    CHECK(add_ports_text("berth", ports, "ip6") ==
+          "add element ip6 berth pub_any { tcp . 8080 : fd00:1::2 . 80 }\n"
+          "add element ip6 berth pub_addr { fd00::2 . udp . 8081 : fd00:1::2 . 81 }\n");
+    BridgeRules b{"br-1", "fd00:1::/64", "fd00:1::1", false, false};
+    CHECK(add_bridge_text("berth", b, "ip6") ==
+          "add element ip6 berth bridges { \"br-1\" }\n"
+          "add element ip6 berth intra { \"br-1\" . \"br-1\" }\n"
+          "add element ip6 berth hairpin { fd00:1::/64 . \"br-1\" }\n"
+          "add element ip6 berth egress_subnets { fd00:1::/64 }\n");
 }
 
 TEST_CASE("bridges are set elements") {
@@ -158,4 +198,20 @@ TEST_CASE("published ports are map elements keyed by protocol and port") {
           "delete element ip berth pub_any { tcp . 8080, udp . 5353 }\n"
           "delete element ip berth pub_addr { 127.0.0.1 . tcp . 8081 }\n");
     CHECK(add_ports_text("berth", {}).empty());
+}
+
+TEST_CASE("the sockets holding a port are read from /proc/net text") {
+    const std::string udp =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+        "  12: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0 0\n"
+        "  13: 0112F40A:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2 2 0 0\n"
+        "  14: 00000000:1F90 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 3 2 0 0\n";
+    CHECK(proc_net_holders(udp, false, false, 53) == std::vector<std::string>{"127.0.0.1", "10.244.18.1"});
+    CHECK(proc_net_holders(udp, false, false, 8080) == std::vector<std::string>{"0.0.0.0"});
+    CHECK(proc_net_holders(udp, false, true, 53).empty());  // TCP: listeners (state 0A) only
+    const std::string tcp6 =
+        "  sl  local_address                         remote_address                        st ...\n"
+        "   0: 000000FD000000000000000002000000:0035 00000000000000000000000000000000:0000 0A 0\n"
+        "   1: 00000000000000000000000000000000:0035 00000000000000000000000000000000:0000 01 0\n";
+    CHECK(proc_net_holders(tcp6, true, true, 53) == std::vector<std::string>{"[fd00::2]"});
 }
