@@ -88,8 +88,9 @@ secrets:
 EOF
 export SCN_CONF=from-env SCN_TOKEN=s3cret
 c() { (cd "$app" && b compose "$@"); }
+# Cleanups run last-registered first: the containers go before their cgroup parent.
+on_exit "'$BERTH' --root '$ROOT' --run-dir '$RUN' system teardown; for d in /sys/fs/cgroup/*/$cgp; do rmdir \$d; done"
 on_exit "cd '$app' && '$BERTH' --root '$ROOT' --run-dir '$RUN' compose down -t 1"
-on_exit "for d in /sys/fs/cgroup/*/$cgp; do rmdir \$d; done"
 
 mkdir -p "$WORK/hooklog"
 chmod 777 "$WORK/hooklog"
