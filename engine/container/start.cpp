@@ -510,6 +510,7 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
 int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
     auto c = records_.get(id_or_name);
     sys::unique_fd sock;
+    std::string run_id;  // set when this call started the run and claimed its cleanup
     // A --rm container that never ran is removed, as Docker's daemon does when start fails
     // (one that ran and exited is removed by its shim's exit command).
     bool unstarted = false;
@@ -536,8 +537,13 @@ int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
                 }
                 try {
                     sock = spawn_shim((records_.run_dir(c.id) / "spec.json").string(), run.netns ? run.netns.get() : -1);
-                    if (opts.attach) runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
-                    else runtime::write_frame(sock.get(), 'D');
+                    if (opts.attach) {
+                        auto flags = static_cast<unsigned char>(attach_flags(opts) | runtime::kClaimCleanup);
+                        runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(flags)));
+                        run_id = run.run_id;
+                    } else {
+                        runtime::write_frame(sock.get(), 'D');
+                    }
                 } catch (...) {
                     unstarted = true;
                     release_run(c);
@@ -571,7 +577,26 @@ int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
         throw;
     }
     if (!opts.attach) return 0;
-    return stream_attach(sock.get(), opts);
+    auto end = stream_attach(sock.get(), opts);
+    if (end.cleanup_owed && !run_id.empty()) {
+        // The shim waits for our 'c' (or our end) before it would run the exit command, so a
+        // Ctrl-C now must not cut the cleanup short: hold the terminal's signals until it is done.
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&mask, sig);
+        ::pthread_sigmask(SIG_BLOCK, &mask, &old);
+        struct Restore {
+            sigset_t old;
+            ~Restore() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+        } restore{old};
+        cleanup(c.id, run_id);
+        try {
+            runtime::write_frame(sock.get(), 'c');
+        } catch (const sys::Error&) {
+            // The shim is gone already: nothing is left for it to do.
+        }
+    }
+    return end.exit_code;
 }
 
 }  // namespace berth::container
