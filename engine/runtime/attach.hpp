@@ -12,9 +12,10 @@
 //   'F' pause (freeze), 'T' unpause      'C' as 'E', and the run's cleanup is this client's
 //   'c' the cleanup is done (after 'C')
 //
-// The CLI that starts a container and stays attached (run without -d, start -a) claims the
-// cleanup of the run with kClaimCleanup: it does the cleanup in-process after 'C' and answers
-// 'c', which spares a second berth process per run. A claimant that goes away without 'c' gets
+// The CLI that starts a container and stays attached (run without -d, start -a), or one that
+// stops it (an 'A' with only kClaimCleanup after its 'S'), claims the cleanup of the run with
+// kClaimCleanup: it does the cleanup in-process after 'C' and answers 'c', which spares a
+// second berth process per run. A claimant that goes away without 'c' gets
 // the spec's exit command run in its place, as every detached container does.
 #include <cstdint>
 #include <optional>

@@ -412,12 +412,17 @@ void Supervisor::flush_blocking(Client& c) {
     }
 }
 
-// The attached CLI that started this run claimed its cleanup (kClaimCleanup): tell it the run
-// is over with 'C' and wait until it says 'c'. True when it did; false (the exit command then
-// runs) when there is no such client or it went away first.
+// A client claimed the run's cleanup (kClaimCleanup: the attached CLI that started the run,
+// else one that stops it): tell it the run is over with 'C' and wait until it says 'c'. True
+// when it did; false (the exit command then runs) when there is none or it went away first.
 bool Supervisor::hand_cleanup_to_client() {
-    Client* c = start_client_;
-    if (!c || !c->fd || !c->attached || c->exit_sent || !(c->flags & runtime::kClaimCleanup)) return false;
+    auto claims = [](const Client* c) {
+        return c && c->fd && c->attached && !c->exit_sent && (c->flags & runtime::kClaimCleanup);
+    };
+    Client* c = claims(start_client_) ? start_client_ : nullptr;
+    for (auto it = clients_.begin(); !c && it != clients_.end(); ++it)
+        if (claims(it->get())) c = it->get();
+    if (!c) return false;
     send(*c, 'C', std::to_string(state_.exit_code));
     c->exit_sent = true;
     flush_blocking(*c);
