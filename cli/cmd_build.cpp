@@ -128,7 +128,7 @@ void add_builder_commands(CLI::App& app, Context& ctx) {
     });
 }
 
-Registrar reg(32, [](CLI::App& app, Context& ctx) {
+Registrar reg(32, {"build", "image", "builder"}, [](CLI::App& app, Context& ctx) {
     add_build_command(&app, ctx);
     add_build_command(image_group(app), ctx);
     add_builder_commands(app, ctx);

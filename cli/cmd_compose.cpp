@@ -78,7 +78,7 @@ compose::LoadResult load_compose_project(std::vector<std::string> services,
 
 namespace {
 
-Registrar reg(60, [](CLI::App& app, Context&) { compose_app(app); });
+Registrar reg(60, {"compose"}, [](CLI::App& app, Context&) { compose_app(app); });
 
 }  // namespace
 }  // namespace berth::cli

@@ -54,7 +54,7 @@ void run_build(Context& ctx, const BuildFlags& f) {
     }
 }
 
-Registrar reg(65, [](CLI::App& app, Context& ctx) {
+Registrar reg(65, {"compose"}, [](CLI::App& app, Context& ctx) {
     static BuildFlags f;
     auto* cmd = compose_app(app)->add_subcommand("build", "Build or rebuild services");
     cmd->add_option("--build-arg", f.build_args, "Set build-time variables for services")->allow_extra_args(false);

@@ -66,7 +66,7 @@ void run_config(const ConfigFlags& f) {
     else sys::write_file(f.output, out);
 }
 
-Registrar reg(61, [](CLI::App& app, Context&) {
+Registrar reg(61, {"compose"}, [](CLI::App& app, Context&) {
     static ConfigFlags f;
     auto* cmd = compose_app(app)->add_subcommand("config", "Parse, resolve and render compose file in canonical format");
     cmd->add_option("--format", f.format, "Format the output. Values: [yaml | json]")

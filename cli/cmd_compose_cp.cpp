@@ -10,7 +10,7 @@
 namespace berth::cli {
 namespace {
 
-Registrar reg(65, [](CLI::App& app, Context& ctx) {
+Registrar reg(65, {"compose"}, [](CLI::App& app, Context& ctx) {
     auto* group = compose_app(app);
     static std::string src, dest;
     static container::CopyOptions opts;

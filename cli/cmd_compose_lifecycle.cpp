@@ -213,7 +213,7 @@ void run_run(Context& ctx, CLI::App* cmd, const RunFlags& f) {
     }
 }
 
-Registrar reg(64, [](CLI::App& app, Context& ctx) {
+Registrar reg(64, {"compose"}, [](CLI::App& app, Context& ctx) {
     auto* group = compose_app(app);
     auto running = [](const ProjectContainer& pc) { return pc.st.running(); };
     auto any = [](const ProjectContainer&) { return true; };

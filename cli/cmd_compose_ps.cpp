@@ -258,7 +258,7 @@ void run_port(Context& ctx, const std::string& service, const std::string& port,
     throw Error(Errc::not_found, "service \"" + service + "\" is not running");
 }
 
-Registrar reg(63, [](CLI::App& app, Context& ctx) {
+Registrar reg(63, {"compose"}, [](CLI::App& app, Context& ctx) {
     auto* group = compose_app(app);
 
     static PsFlags ps;

@@ -272,7 +272,7 @@ void add_up_flags(CLI::App* cmd, UpFlags& f, bool create) {
     cmd->add_flag("--menu", f.menu, "Enable interactive shortcuts when running attached (not supported)");
 }
 
-Registrar reg(62, [](CLI::App& app, Context& ctx) {
+Registrar reg(62, {"compose"}, [](CLI::App& app, Context& ctx) {
     auto* group = compose_app(app);
     static UpFlags up;
     auto* cmd = group->add_subcommand("up", "Create and start containers");

@@ -284,13 +284,15 @@ void add_all(CLI::App* p, Context& ctx, bool grouped) {
     add_port(p, ctx);
 }
 
-Registrar reg(21, [](CLI::App& app, Context& ctx) {
+Registrar reg(21, {"start", "stop", "restart", "kill", "rm", "wait", "pause", "unpause", "rename", "port", "container"}, [](CLI::App& app, Context& ctx) {
     add_all(&app, ctx, false);
     auto* g = container_group(app);
     add_all(g, ctx, true);
     add_prune(g, ctx);
-    add_cleanup(g, ctx);
 });
+
+// The exit command of every detached run: its own registrar, so that berth builds nothing else.
+Registrar reg_cleanup(21, {"container cleanup"}, [](CLI::App& app, Context& ctx) { add_cleanup(container_group(app), ctx); });
 
 }  // namespace
 }  // namespace berth::cli

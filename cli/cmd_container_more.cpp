@@ -271,7 +271,7 @@ void add_export(CLI::App* p, Context& ctx) {
     });
 }
 
-Registrar reg(26, [](CLI::App& app, Context& ctx) {
+Registrar reg(26, {"top", "stats", "update", "attach", "commit", "export", "container"}, [](CLI::App& app, Context& ctx) {
     for (auto* p : {&app, container_group(app)}) {
         add_top(p, ctx);
         add_stats(p, ctx);

@@ -39,7 +39,7 @@ void add_cp(CLI::App* p, Context& ctx) {
     });
 }
 
-Registrar reg(27, [](CLI::App& app, Context& ctx) {
+Registrar reg(27, {"cp", "container"}, [](CLI::App& app, Context& ctx) {
     for (auto* p : {&app, container_group(app)}) add_cp(p, ctx);
 });
 

@@ -32,7 +32,7 @@ struct ServeFlags {
     bool log_queries = false;
 };
 
-Registrar reg(95, [](CLI::App& app, Context& ctx) {
+Registrar reg(95, {"system"}, [](CLI::App& app, Context& ctx) {
     auto flags = std::make_shared<ServeFlags>();
     auto* serve = system_group(app)->add_subcommand("dns-serve", "Run the embedded DNS server of user-defined networks");
     serve->group("");  // internal: started on demand by the engine

@@ -70,7 +70,7 @@ void add_exec(CLI::App* parent, Context& ctx) {
     });
 }
 
-Registrar reg(24, [](CLI::App& app, Context& ctx) {
+Registrar reg(24, {"exec", "container"}, [](CLI::App& app, Context& ctx) {
     add_exec(&app, ctx);
     add_exec(container_group(app), ctx);
 });

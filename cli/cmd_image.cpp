@@ -444,7 +444,7 @@ void add_history_command(CLI::App* parent, Context& ctx) {
     });
 }
 
-Registrar reg(30, [](CLI::App& app, Context& ctx) {
+Registrar reg(30, {"images", "rmi", "tag", "history", "image"}, [](CLI::App& app, Context& ctx) {
     auto* image = image_group(app);
     add_list_command(&app, "images", ctx, false);
     add_list_command(image, "ls", ctx, true);

@@ -131,7 +131,7 @@ void add_load_command(CLI::App* parent, Context& ctx) {
     });
 }
 
-Registrar reg(31, [](CLI::App& app, Context& ctx) {
+Registrar reg(31, {"import", "save", "load", "image"}, [](CLI::App& app, Context& ctx) {
     auto* image = image_group(app);
     add_import_command(&app, ctx);
     add_import_command(image, ctx);

@@ -77,7 +77,7 @@ void add_inspect(CLI::App* parent, Context& ctx, bool containers_only) {
     });
 }
 
-Registrar reg(25, [](CLI::App& app, Context& ctx) {
+Registrar reg(25, {"inspect", "container"}, [](CLI::App& app, Context& ctx) {
     add_inspect(&app, ctx, false);
     add_inspect(container_group(app), ctx, true);
 });

@@ -52,7 +52,7 @@ void add_logs(CLI::App* parent, Context& ctx) {
     });
 }
 
-Registrar reg(23, [](CLI::App& app, Context& ctx) {
+Registrar reg(23, {"logs", "container"}, [](CLI::App& app, Context& ctx) {
     add_logs(&app, ctx);
     add_logs(container_group(app), ctx);
 });

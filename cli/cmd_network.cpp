@@ -258,7 +258,7 @@ void prune(Context& ctx, bool force, const std::vector<std::string>& raw_filters
     }
 }
 
-Registrar reg(50, [](CLI::App& app, Context& ctx) {
+Registrar reg(50, {"network"}, [](CLI::App& app, Context& ctx) {
     auto* group = app.add_subcommand("network", "Manage networks");
     group->require_subcommand(1);
 

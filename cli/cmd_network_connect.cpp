@@ -6,7 +6,7 @@
 namespace berth::cli {
 namespace {
 
-Registrar reg(51, [](CLI::App& app, Context& ctx) {
+Registrar reg(51, {"network"}, [](CLI::App& app, Context& ctx) {
     auto* group = app.get_subcommand("network");
     {
         struct Args {

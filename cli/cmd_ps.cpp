@@ -172,7 +172,7 @@ void add_ps(CLI::App* parent, Context& ctx, const std::string& name, bool alias)
     });
 }
 
-Registrar reg(22, [](CLI::App& app, Context& ctx) {
+Registrar reg(22, {"ps", "container"}, [](CLI::App& app, Context& ctx) {
     add_ps(&app, ctx, "ps", false);
     add_ps(container_group(app), ctx, "ls", true);
 });

@@ -113,7 +113,7 @@ void add_create(CLI::App* parent, Context& ctx) {
     });
 }
 
-Registrar reg(20, [](CLI::App& app, Context& ctx) {
+Registrar reg(20, {"run", "create", "container"}, [](CLI::App& app, Context& ctx) {
     add_run(&app, ctx);
     add_create(&app, ctx);
     add_run(container_group(app), ctx);

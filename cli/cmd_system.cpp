@@ -490,7 +490,7 @@ CLI::App* system_group(CLI::App& app) {
     }
 }
 
-Registrar reg(90, [](CLI::App& app, Context& ctx) {
+Registrar reg(90, {"system"}, [](CLI::App& app, Context& ctx) {
     auto* group = system_group(app);
     add_df(group, ctx);
     add_prune(group, ctx);

@@ -11,7 +11,7 @@
 namespace berth::cli {
 namespace {
 
-Registrar reg(91, [](CLI::App& app, Context& ctx) {
+Registrar reg(91, {"system"}, [](CLI::App& app, Context& ctx) {
     auto* sys = app.get_subcommand("system");
     auto* cmd = sys->add_subcommand("teardown", "");
     cmd->group("");

@@ -8,7 +8,7 @@
 namespace berth::cli {
 namespace {
 
-Registrar reg(90, [](CLI::App& app, Context& ctx) {
+Registrar reg(90, {"version"}, [](CLI::App& app, Context& ctx) {
     auto* version = app.add_subcommand("version", "Show the berth version information");
     version->callback([] {
         utsname u{};

@@ -254,7 +254,7 @@ void add_prune(CLI::App* group, Context& ctx) {
     });
 }
 
-Registrar reg(50, [](CLI::App& app, Context& ctx) {
+Registrar reg(50, {"volume"}, [](CLI::App& app, Context& ctx) {
     auto* group = app.add_subcommand("volume", "Manage volumes");
     group->require_subcommand(1);
     add_create(group, ctx);

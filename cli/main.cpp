@@ -2,20 +2,83 @@
 // register themselves (cli.hpp); this file owns global flags, dispatch and exit codes.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <string_view>
 
 #include "cli/cli.hpp"
 #include "sys/error.hpp"
 
 namespace berth::cli {
 
-std::vector<std::pair<int, RegisterFn>>& registry() {
-    static std::vector<std::pair<int, RegisterFn>> r;
+std::vector<Registration>& registry() {
+    static std::vector<Registration> r;
     return r;
 }
 
-Registrar::Registrar(int order, RegisterFn fn) { registry().emplace_back(order, std::move(fn)); }
+Registrar::Registrar(int order, RegisterFn fn) { registry().push_back({order, {}, std::move(fn)}); }
+Registrar::Registrar(int order, std::vector<std::string> commands, RegisterFn fn) {
+    registry().push_back({order, std::move(commands), std::move(fn)});
+}
+
+namespace {
+
+// The command words of argv: the first argument that is not a global flag or its value, and
+// the one after it when that is a word too ("container cleanup"); none when a flag comes first
+// that only the whole tree answers (--help, -v).
+std::vector<std::string> command_words(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--root" || a == "--run-dir") {
+            ++i;
+            continue;
+        }
+        if (a.rfind("--root=", 0) == 0 || a.rfind("--run-dir=", 0) == 0 || a == "-D" || a == "--debug") continue;
+        if (a.empty() || a[0] == '-') return {};
+        std::vector<std::string> words{std::string(a)};
+        if (i + 1 < argc && argv[i + 1][0] != '-' && argv[i + 1][0] != 0) words.push_back(words[0] + " " + argv[i + 1]);
+        return words;
+    }
+    return {};
+}
+
+// Runs the registrars that name the invoked command (and those without a list): the ones that
+// name its two words ("container cleanup") if any does, else those naming its first word, else
+// all of them. With the whole tree, checks that every registrar named what it adds to.
+void build_tree(CLI::App& app, Context& ctx, const std::vector<std::string>& words) {
+    auto& regs = registry();
+    std::stable_sort(regs.begin(), regs.end(), [](auto& a, auto& b) { return a.order < b.order; });
+    auto names = [](const Registration& r, const std::string& w) {
+        return std::find(r.commands.begin(), r.commands.end(), w) != r.commands.end();
+    };
+    std::string key;
+    for (auto it = words.rbegin(); it != words.rend() && key.empty(); ++it)
+        if (std::any_of(regs.begin(), regs.end(), [&](auto& r) { return names(r, *it); })) key = *it;
+    for (auto& r : regs) {
+        if (!key.empty() && !r.commands.empty() && !names(r, key)) continue;
+        if (!key.empty() || r.commands.empty()) {
+            r.fn(app, ctx);
+            continue;
+        }
+        std::map<const CLI::App*, size_t> before;  // top-level command -> its number of subcommands
+        for (auto* sub : app.get_subcommands({})) before[sub] = sub->get_subcommands({}).size();
+        r.fn(app, ctx);
+        for (auto* sub : app.get_subcommands({})) {
+            auto it = before.find(sub);
+            if (it != before.end() && it->second == sub->get_subcommands({}).size()) continue;
+            bool named = std::any_of(r.commands.begin(), r.commands.end(), [&](const std::string& c) {
+                return c == sub->get_name() || c.rfind(sub->get_name() + " ", 0) == 0;
+            });
+            if (!named)
+                std::cerr << "berth: internal: the registrar of order " << r.order << " adds \"" << sub->get_name()
+                          << "\" without naming it (cli/cli.hpp)\n";
+        }
+    }
+}
+
+}  // namespace
 
 const store::Paths& Context::paths() {
     if (!resolved_) {
@@ -50,9 +113,7 @@ int main(int argc, char** argv) {
     app.add_flag("-D,--debug", ctx.debug, "Print debugging detail with errors");
     app.set_version_flag("-v,--version", "berth version " BERTH_VERSION);
 
-    auto& regs = cli::registry();
-    std::stable_sort(regs.begin(), regs.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    for (auto& [order, fn] : regs) fn(app, ctx);
+    cli::build_tree(app, ctx, cli::command_words(argc, argv));
 
     try {
         app.parse(argc, argv);

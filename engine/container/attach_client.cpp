@@ -25,7 +25,7 @@ void send_size(int sock) {
 }
 }  // namespace
 
-int stream_attach(int sock, const StartOptions& opts) {
+AttachEnd stream_attach(int sock, const StartOptions& opts) {
     sigset_t mask, old;
     sigemptyset(&mask);
     sigaddset(&mask, SIGWINCH);
@@ -78,8 +78,8 @@ int stream_attach(int sock, const StartOptions& opts) {
             while (auto f = reader.next()) {
                 if (f->type == '1' || f->type == '2') {
                     if (opts.on_output) opts.on_output(f->type - '0', f->data);
-                } else if (f->type == 'E') {
-                    return static_cast<int>(str::parse_int(f->data).value_or(0));
+                } else if (f->type == 'E' || f->type == 'C') {
+                    return {static_cast<int>(str::parse_int(f->data).value_or(0)), f->type == 'C'};
                 }
             }
         }

@@ -26,17 +26,23 @@ sys::unique_fd shim_socket(const Records& r, const std::string& id) {
     return sys::try_connect_unix((r.run_dir(id) / "shim.sock").string());
 }
 
-// Reads frames until 'E' (the container exited for good) or the shim closes; the exit code.
-std::optional<int> wait_exit(int fd) {
+// Reads frames until 'E' (the container exited for good), 'C' (the same, and the cleanup is
+// ours: we claimed it) or the shim closes.
+std::optional<AttachEnd> wait_end(int fd) {
     try {
         while (auto f = runtime::read_frame(fd))
-            if (f->type == 'E') return static_cast<int>(str::parse_int(f->data).value_or(0));
+            if (f->type == 'E' || f->type == 'C') return AttachEnd{static_cast<int>(str::parse_int(f->data).value_or(0)), f->type == 'C'};
     } catch (const sys::Error& e) {
         // A connection made just as the shim finishes is reset unaccepted; the state it wrote
         // before closing its socket is then the answer.
         if (e.err() != ECONNRESET && e.err() != EPIPE) throw;
     }
     return std::nullopt;
+}
+
+std::optional<int> wait_exit(int fd) {
+    auto end = wait_end(fd);
+    return end ? std::optional<int>(end->exit_code) : std::nullopt;
 }
 
 // Sends a request; false when the shim went away meanwhile (same race as above).
@@ -71,7 +77,20 @@ void Engine::stop(const std::string& id_or_name, std::optional<int> timeout) {
         return;
     }
     int t = timeout.value_or(c.config.stop_timeout.value_or(10));
-    if (send_request(sock.get(), 'S', std::to_string(t))) wait_exit(sock.get());
+    // Claim the run's cleanup as an attached start does (runtime/attach.hpp): done here, it
+    // spares the shim's exit command, a berth process per stopped container (compose down).
+    // The claim follows the stop request, so a restart policy cannot end our wait first (the
+    // stop has disabled it); a run that ends before the shim reads the claim gets its exit
+    // command and we get 'E'.
+    auto run_id = store::read_state(records_.state_path(c.id)).run_id;
+    if (send_request(sock.get(), 'S', std::to_string(t))) {
+        bool claim = !run_id.empty() && send_request(sock.get(), 'A', std::string(1, static_cast<char>(runtime::kClaimCleanup)));
+        auto end = wait_end(sock.get());
+        if (claim && end && end->cleanup_owed) {
+            cleanup(c.id, run_id);
+            send_request(sock.get(), 'c');
+        }
+    }
     wait_shim_gone(records_, c.id);
 }
 

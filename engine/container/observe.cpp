@@ -148,7 +148,7 @@ int Engine::attach(const std::string& id_or_name, const StartOptions& opts) {
     if (!records_.shim_alive(c.id)) throw Error(Errc::conflict, "You cannot attach to a stopped container, start it first");
     auto sock = sys::connect_unix((records_.run_dir(c.id) / "shim.sock").string());
     runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
-    return stream_attach(sock.get(), opts);
+    return stream_attach(sock.get(), opts).exit_code;
 }
 
 }  // namespace berth::container

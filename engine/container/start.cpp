@@ -1,11 +1,10 @@
 // docker start: prepare everything the container's run needs (layers, cgroup, network,
 // /etc files, the runtime spec), then hand it to a new shim and wait for its answer.
 #include <fcntl.h>
-#include <linux/close_range.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -483,43 +482,52 @@ PreparedRun Engine::prepare_run(const Container& c) {
 
 namespace {
 
-// Starts berth-shim detached (setsid, double fork, so it is nobody's child but init's) with
-// fd 3 = our socket and fd 4 = the network namespace.
+// Starts berth-shim detached with fd 3 = our socket and fd 4 = the network namespace. The shim
+// forks itself off and its first process exits (berth-shim's main), so it is nobody's child but
+// init's; posix_spawn (clone with CLONE_VM|CLONE_VFORK) spares copying this process's page
+// tables, which a fork of the client (26 shared libraries, compose's threads) would.
 sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) sys::throw_errno("socketpair");
     sys::unique_fd ours(sv[0]), theirs(sv[1]);
     std::string shim = (sys::self_exe_dir() / "berth-shim").string();
     if (::access(shim.c_str(), X_OK) < 0) sys::throw_errno("access", shim);
-    // Everything the children touch is prepared here: between fork and exec they only make
-    // async-signal-safe calls (this process may have threads, e.g. compose's executor).
-    const char* argv[] = {shim.c_str(), spec_path.c_str(), nullptr};
-    pid_t mid = ::fork();
-    if (mid < 0) sys::throw_errno("fork");
-    if (mid == 0) {
-        pid_t pid = ::fork();
-        if (pid != 0) ::_exit(pid < 0 ? 1 : 0);
-        ::setsid();
-        int devnull = ::open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            ::dup2(devnull, 0);
-            ::dup2(devnull, 1);
-            ::dup2(devnull, 2);
-        }
-        // Move our fds to 3 and 4 via temporaries above 10 (either may already sit on 3 or 4).
-        int s_fd = ::fcntl(theirs.get(), F_DUPFD, 10);
-        int n_fd = netns_fd >= 0 ? ::fcntl(netns_fd, F_DUPFD, 10) : -1;
-        ::dup2(s_fd, 3);
-        if (n_fd >= 0) ::dup2(n_fd, 4);
-        ::syscall(SYS_close_range, n_fd >= 0 ? 5U : 4U, ~0U, 0U);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execv(argv[0], const_cast<char* const*>(argv));
-        ::_exit(127);
+    // Copies above the targets, so that dup2 to 3 cannot clobber the source of the dup2 to 4.
+    sys::unique_fd s_fd(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
+    if (!s_fd) sys::throw_errno("fcntl(F_DUPFD_CLOEXEC)");
+    sys::unique_fd n_fd;
+    if (netns_fd >= 0) {
+        n_fd.reset(::fcntl(netns_fd, F_DUPFD_CLOEXEC, 10));
+        if (!n_fd) sys::throw_errno("fcntl(F_DUPFD_CLOEXEC)");
     }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    ::posix_spawn_file_actions_init(&fa);
+    ::posix_spawnattr_init(&attr);
+    struct Free {
+        posix_spawn_file_actions_t* fa;
+        posix_spawnattr_t* attr;
+        ~Free() {
+            ::posix_spawn_file_actions_destroy(fa);
+            ::posix_spawnattr_destroy(attr);
+        }
+    } free_actions{&fa, &attr};
+    ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+    ::posix_spawn_file_actions_adddup2(&fa, 0, 1);
+    ::posix_spawn_file_actions_adddup2(&fa, 0, 2);
+    ::posix_spawn_file_actions_adddup2(&fa, s_fd.get(), 3);
+    if (n_fd) ::posix_spawn_file_actions_adddup2(&fa, n_fd.get(), 4);
+    ::posix_spawn_file_actions_addclosefrom_np(&fa, n_fd ? 5 : 4);
+    sigset_t none;
+    sigemptyset(&none);
+    ::posix_spawnattr_setsigmask(&attr, &none);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    const char* argv[] = {shim.c_str(), spec_path.c_str(), nullptr};
+    pid_t pid;
+    if (int err = ::posix_spawn(&pid, shim.c_str(), &fa, &attr, const_cast<char* const*>(argv), environ))
+        throw sys::Error(err, "posix_spawn", shim);
     int status = 0;
-    sys::retry_eintr([&] { return ::waitpid(mid, &status, 0); });
+    sys::retry_eintr([&] { return ::waitpid(pid, &status, 0); });
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(Errc::failed, "could not start berth-shim");
     return ours;
 }
@@ -529,6 +537,7 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
 int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
     auto c = records_.get(id_or_name);
     sys::unique_fd sock;
+    std::string run_id;  // set when this call started the run and claimed its cleanup
     // A --rm container that never ran is removed, as Docker's daemon does when start fails
     // (one that ran and exited is removed by its shim's exit command).
     bool unstarted = false;
@@ -555,8 +564,13 @@ int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
                 }
                 try {
                     sock = spawn_shim((records_.run_dir(c.id) / "spec.json").string(), run.netns ? run.netns.get() : -1);
-                    if (opts.attach) runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(attach_flags(opts))));
-                    else runtime::write_frame(sock.get(), 'D');
+                    if (opts.attach) {
+                        auto flags = static_cast<unsigned char>(attach_flags(opts) | runtime::kClaimCleanup);
+                        runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(flags)));
+                        run_id = run.run_id;
+                    } else {
+                        runtime::write_frame(sock.get(), 'D');
+                    }
                 } catch (...) {
                     unstarted = true;
                     release_run(c);
@@ -590,7 +604,26 @@ int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
         throw;
     }
     if (!opts.attach) return 0;
-    return stream_attach(sock.get(), opts);
+    auto end = stream_attach(sock.get(), opts);
+    if (end.cleanup_owed && !run_id.empty()) {
+        // The shim waits for our 'c' (or our end) before it would run the exit command, so a
+        // Ctrl-C now must not cut the cleanup short: hold the terminal's signals until it is done.
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&mask, sig);
+        ::pthread_sigmask(SIG_BLOCK, &mask, &old);
+        struct Restore {
+            sigset_t old;
+            ~Restore() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+        } restore{old};
+        cleanup(c.id, run_id);
+        try {
+            runtime::write_frame(sock.get(), 'c');
+        } catch (const sys::Error&) {
+            // The shim is gone already: nothing is left for it to do.
+        }
+    }
+    return end.exit_code;
 }
 
 }  // namespace berth::container

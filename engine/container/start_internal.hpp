@@ -36,9 +36,15 @@ void release_shm(const std::filesystem::path& rundir);
 std::pair<std::string, bool> volume_subpath(const std::string& volume_dir, const std::string& subpath);
 
 unsigned char attach_flags(const StartOptions& opts);
+// How an attachment ended: the container's exit code, and whether the shim handed this client
+// the run's cleanup ('C' rather than 'E', see runtime/attach.hpp).
+struct AttachEnd {
+    int exit_code = 0;
+    bool cleanup_owed = false;
+};
 // Streams an attached container's output to opts.on_output and opts.stdin_fd to it until the
-// shim sends 'E'; returns the exit code. Forwards SIGINT/SIGTERM (docker's --sig-proxy) and,
-// with a tty, the terminal size.
-int stream_attach(int sock, const StartOptions& opts);
+// shim sends 'E' or 'C'. Forwards SIGINT/SIGTERM (docker's --sig-proxy) and, with a tty, the
+// terminal size.
+AttachEnd stream_attach(int sock, const StartOptions& opts);
 
 }  // namespace berth::container

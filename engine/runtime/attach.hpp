@@ -9,7 +9,14 @@
 //   'R' resize, data = "<rows> <cols>"   'E' the container exited for good, data = exit code
 //   'S' stop, data = "<timeout s>"       'O' ok
 //   'K' kill, data = signal number
-//   'F' pause (freeze), 'T' unpause
+//   'F' pause (freeze), 'T' unpause      'C' as 'E', and the run's cleanup is this client's
+//   'c' the cleanup is done (after 'C')
+//
+// The CLI that starts a container and stays attached (run without -d, start -a), or one that
+// stops it (an 'A' with only kClaimCleanup after its 'S'), claims the cleanup of the run with
+// kClaimCleanup: it does the cleanup in-process after 'C' and answers 'c', which spares a
+// second berth process per run. A claimant that goes away without 'c' gets
+// the spec's exit command run in its place, as every detached container does.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,7 +24,7 @@
 
 namespace berth::runtime {
 
-enum AttachFlags : unsigned char { kAttachStdin = 1, kAttachStdout = 2, kAttachStderr = 4 };
+enum AttachFlags : unsigned char { kAttachStdin = 1, kAttachStdout = 2, kAttachStderr = 4, kClaimCleanup = 8 };
 
 struct Frame {
     char type = 0;

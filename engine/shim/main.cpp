@@ -1,7 +1,8 @@
 // berth-shim: one small supervisor per container (engine/shim/supervisor.hpp), and the
 // container's init for `--init` when invoked as docker-init.
 //
-//   berth-shim <spec.json>        fd 3: start socket to berth; fd 4: network namespace (optional)
+//   berth-shim <spec.json>        fd 3: start socket to berth; fd 4: network namespace (optional);
+//                                 forks, and the parent exits once the child runs detached
 //   /sbin/docker-init -- CMD...   inside a container
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +24,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: berth-shim SPEC.json (started by berth, not by hand)\n");
         return 2;
     }
+    // berth spawns us without copying its own (large) address space (posix_spawn); we make
+    // ourselves nobody's child but init's here, where a fork copies only this small static
+    // binary: the parent exits at once (berth waits for that), the child leads a new session.
+    pid_t pid = ::fork();
+    if (pid < 0) return 1;
+    if (pid > 0) ::_exit(0);
+    ::setsid();
     try {
         auto spec = berth::runtime::spec_from_json(berth::sys::read_file(argv[1]));
         int netns = spec.net == berth::runtime::Spec::Net::own_fd ? 4 : -1;

@@ -84,6 +84,8 @@ private:
     void on_exit(int status);
     void handle_exit();
     void finalize();
+    bool hand_cleanup_to_client();
+    void flush_blocking(Client& c);
     bool should_restart() const;
     void write_state() { store::write_state(spec_.state_path, state_); }
 
@@ -370,7 +372,7 @@ void Supervisor::finalize() {
     ::unlink(spec_.socket_path.c_str());
     // Let go of the lock before the cleanup, which checks that no shim is alive.
     lock_.reset();
-    if (!spec_.exit_command.empty()) {
+    if (!hand_cleanup_to_client() && !spec_.exit_command.empty()) {
         pid_t pid = ::fork();
         if (pid == 0) {
             std::vector<char*> argv;
@@ -391,14 +393,60 @@ void Supervisor::finalize() {
     }
     send_exit();
     // Blocking flush: nothing else is left to do, and a client waiting for 'E' must get it.
-    for (auto& c : clients_) {
-        if (c->fd) {
-            int fl = ::fcntl(c->fd.get(), F_GETFL);
-            ::fcntl(c->fd.get(), F_SETFL, fl & ~O_NONBLOCK);
-        }
-        flush_client(*c);
-    }
+    for (auto& c : clients_) flush_blocking(*c);
     done_ = true;
+}
+
+// flush_client() sends with MSG_DONTWAIT; this waits for room until all is sent or the client
+// is gone.
+void Supervisor::flush_blocking(Client& c) {
+    for (;;) {
+        flush_client(c);
+        if (!c.fd || c.out.empty()) return;
+        pollfd p{c.fd.get(), POLLOUT, 0};
+        if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
+            c.fd.reset();
+            c.out.clear();
+            return;
+        }
+    }
+}
+
+// A client claimed the run's cleanup (kClaimCleanup: the attached CLI that started the run,
+// else one that stops it): tell it the run is over with 'C' and wait until it says 'c'. True
+// when it did; false (the exit command then runs) when there is none or it went away first.
+bool Supervisor::hand_cleanup_to_client() {
+    auto claims = [](const Client* c) {
+        return c && c->fd && c->attached && !c->exit_sent && (c->flags & runtime::kClaimCleanup);
+    };
+    Client* c = claims(start_client_) ? start_client_ : nullptr;
+    for (auto it = clients_.begin(); !c && it != clients_.end(); ++it)
+        if (claims(it->get())) c = it->get();
+    if (!c) return false;
+    send(*c, 'C', std::to_string(state_.exit_code));
+    c->exit_sent = true;
+    flush_blocking(*c);
+    if (!c->fd) return false;
+    int fl = ::fcntl(c->fd.get(), F_GETFL);
+    ::fcntl(c->fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+    for (;;) {
+        try {
+            while (auto f = c->reader.next())
+                if (f->type == 'c') {
+                    c->fd.reset();
+                    return true;
+                }
+        } catch (...) {
+            break;
+        }
+        char buf[4096];
+        ssize_t n = ::read(c->fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        c->reader.feed(buf, static_cast<size_t>(n));
+    }
+    c->fd.reset();
+    return false;
 }
 
 void Supervisor::send_exit() {
@@ -411,7 +459,7 @@ void Supervisor::send_exit() {
 }
 
 void Supervisor::send(Client& c, char type, std::string_view data) {
-    if (c.closing && type != 'E') return;
+    if (c.closing && type != 'E' && type != 'C') return;
     c.out += runtime::encode_frame(type, data);
     if (c.out.size() > kClientBufferLimit) {
         c.out.clear();

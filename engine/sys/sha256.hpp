@@ -1,5 +1,7 @@
 #pragma once
-// SHA-256 (OpenSSL EVP), the digest of every blob, layer and config in the image store.
+// SHA-256, the digest of every blob, layer and config in the image store: OpenSSL EVP for
+// streams and large inputs, a small built-in one for sha256_hex() of small inputs (no OpenSSL
+// start-up cost on the start path).
 #include <memory>
 #include <string>
 #include <string_view>
