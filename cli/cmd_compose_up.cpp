@@ -11,6 +11,7 @@
 
 #include "build/build.hpp"
 #include "cli/compose_ops.hpp"
+#include "cli/image_pull.hpp"
 #include "compose/executor.hpp"
 #include "compose/graph.hpp"
 #include "sys/error.hpp"
@@ -179,10 +180,17 @@ void run_up(Context& ctx, UpFlags& f) {
     if (f.wait_timeout > 0) eo.wait_timeout_ns = static_cast<std::int64_t>(f.wait_timeout) * 1'000'000'000;
     eo.progress = progress_printer();
     eo.cancel = &interrupted;
-    // Image hooks: `build:` services go through engine/build (berth build); pulling needs a
-    // registry client, so until one lands execute() refuses plans that pull, naming the services.
+    // Image hooks: `build:` services go through engine/build (berth build), missing images are
+    // pulled (engine/registry) as the executor reaches them, several at once.
     compose::ExecHooks hooks;
     hooks.build = [&ctx](const compose::Service& svc, const std::string& image) { build_service(ctx, svc, image); };
+    hooks.pull = [&ctx](const std::string& image) {
+        images::Store store(ctx.paths().images());
+        PullDisplay how;
+        how.quiet = true;
+        how.print_reference = false;
+        pull_image(store, image, how);
+    };
     try {
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
     } catch (...) {

@@ -1,0 +1,29 @@
+#pragma once
+// Pulling an image with Docker's output, shared by `pull`, `run`/`create` (missing image or
+// --pull always) and compose: "latest: Pulling from library/busybox", one line per layer
+// (redrawn in place with a progress bar on a terminal, plain status lines otherwise),
+// "Digest: ...", "Status: ...".
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "images/manifest.hpp"
+#include "images/store.hpp"
+
+namespace berth::cli {
+
+struct PullDisplay {
+    bool quiet = false;             // nothing but errors
+    std::ostream* out = nullptr;    // where the lines go (stdout for pull, stderr for run)
+    int fd = 1;                     // its descriptor, to know whether it is a terminal
+    std::optional<images::Platform> platform;
+    bool print_reference = true;    // the final "docker.io/library/busybox:latest" line
+};
+
+// Pulls name (as the user wrote it) into store. Returns the image ID.
+std::string pull_image(images::Store& store, const std::string& name, const PullDisplay& how);
+
+// --platform as Docker reads it ("" = nullopt).
+std::optional<images::Platform> platform_flag(const std::string& text);
+
+}  // namespace berth::cli
