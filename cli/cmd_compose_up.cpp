@@ -43,6 +43,11 @@ compose::UpOptions up_options(const UpFlags& f) {
     o.no_start = f.no_start;
     o.wait = f.wait;
     o.renew_anon_volumes = f.renew_anon_volumes;
+    if (f.pull != "policy") {
+        if (f.pull != "always" && f.pull != "missing" && f.pull != "never")
+            throw Error(Errc::invalid, "invalid --pull \"" + f.pull + "\": must be \"always\", \"missing\", \"never\" or \"policy\"");
+        o.pull = f.pull;
+    }
     if (f.timeout >= 0) o.timeout = f.timeout;
     o.version = BERTH_VERSION;
     for (auto& s : f.scale) {

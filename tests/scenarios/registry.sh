@@ -265,6 +265,43 @@ fresh
 b2 pull -q $R1/chunked/img:1 >/dev/null
 assert_eq "$(layers b2 $R1/chunked/img:1)" "$want_layers" "the chunked upload arrived whole"
 
+# ---- compose: pull (parallel, failures), up pulling a missing image, push ----------------------------
+proj="$WORK/proj"
+mkdir -p "$proj"
+cat >"$proj/compose.yaml" <<YML
+services:
+  web:
+    image: $R1/test/busybox:1
+    command: ["sleep", "600"]
+  multi:
+    image: $R1/multi/img
+    command: ["true"]
+  ghost:
+    image: $R1/nothing/here:1
+    command: ["true"]
+    profiles: [ghost]
+YML
+bc() { b2 compose -p "regtest$$" --project-directory "$proj" -f "$proj/compose.yaml" "$@"; }
+on_exit 'bc down -t 0'
+fresh
+out=$(bc pull 2>&1)
+assert_contains "$out" "web Pulled" "compose pull web"
+assert_contains "$out" "multi Pulled" "compose pull multi"
+assert_eq "$(b2 image inspect -f '{{.Id}}' $R1/test/busybox:1)" "$id" "compose pull stored web's image"
+expect_fail bc --profile ghost pull -q
+assert_contains "$ERR" "ghost" "a failed pull names the service"
+assert_contains "$ERR" "not found" "and why"
+bc --profile ghost pull -q --ignore-pull-failures 2>"$WORK/ign.err" || fail "--ignore-pull-failures still failed"
+assert_contains "$(cat "$WORK/ign.err")" "ghost" "the ignored failure is reported"
+fresh
+bc up -d web >/dev/null 2>&1 || fail "compose up with a missing image: $(bc up -d web 2>&1)"
+assert_eq "$(b2 ps --filter "label=com.docker.compose.project=regtest$$" -q | wc -l)" "1" "up pulled web's image and started it"
+bc down -t 0 >/dev/null 2>&1
+b tag $R1/test/busybox:1 $R1/composed/web:2
+sed -i "s|image: $R1/test/busybox:1|image: $R1/composed/web:2|" "$proj/compose.yaml"
+"$BERTH" --root "$ROOT" --run-dir "$RUN" compose -p "regtest$$" --project-directory "$proj" -f "$proj/compose.yaml" push -q web
+assert_eq "$(sk inspect --tls-verify=false docker://$R1/composed/web:2 | jq -r .Digest)" "$digest" "compose push"
+
 # ---- Bearer tokens: a token server (python, RS256 JWTs signed with openssl) in front of a
 # registry configured for token auth; anonymous tokens may pull, bob's may push ---------------------
 tok="$WORK/token"
