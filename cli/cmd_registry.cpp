@@ -36,8 +36,10 @@ void add_pull_command(CLI::App* parent, Context& ctx) {
     cmd->add_flag("-q,--quiet", o->quiet, "Suppress verbose output");
     cmd->add_option("name", o->name, "NAME[:TAG|@DIGEST]")->required();
     cmd->callback([o, &ctx] {
+        PullInterrupts interrupts;
         PullDisplay how;
         how.quiet = o->quiet;
+        how.cancel = interrupts.flag();
         how.platform = platform_flag(o->platform);
         auto given = images::parse_reference(o->name, false);
         auto store = open_image_store(ctx);

@@ -1,5 +1,6 @@
 #include "cli/image_pull.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -68,6 +69,29 @@ private:
 
 }  // namespace
 
+namespace {
+std::atomic<bool> g_cancel{false};
+struct sigaction g_old_int, g_old_term;
+extern "C" void on_pull_signal(int sig) {
+    if (g_cancel.exchange(true)) ::_exit(128 + sig);
+}
+}  // namespace
+
+PullInterrupts::PullInterrupts() {
+    struct sigaction sa{};
+    sa.sa_handler = on_pull_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &g_old_int);
+    ::sigaction(SIGTERM, &sa, &g_old_term);
+}
+
+PullInterrupts::~PullInterrupts() {
+    ::sigaction(SIGINT, &g_old_int, nullptr);
+    ::sigaction(SIGTERM, &g_old_term, nullptr);
+}
+
+const std::atomic<bool>* PullInterrupts::flag() const { return &g_cancel; }
+
 std::optional<images::Platform> platform_flag(const std::string& text) {
     if (text.empty()) return std::nullopt;
     auto p = registry::parse_platform(text);
@@ -87,6 +111,7 @@ std::string pull_image(images::Store& store, const std::string& name, const Pull
         if (!given.has_tag() && !given.has_digest()) os << "Using default tag: latest\n";
         o.progress = [&](const registry::Progress& p) { render(p); };
     }
+    o.cancel = how.cancel;
     auto res = registry::pull(store, ref, o);
     if (!how.quiet) {
         std::string shown = ref.familiar();

@@ -3,6 +3,7 @@
 // --pull always) and compose: "latest: Pulling from library/busybox", one line per layer
 // (redrawn in place with a progress bar on a terminal, plain status lines otherwise),
 // "Digest: ...", "Status: ...".
+#include <atomic>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -18,6 +19,17 @@ struct PullDisplay {
     int fd = 1;                     // its descriptor, to know whether it is a terminal
     std::optional<images::Platform> platform;
     bool print_reference = true;    // the final "docker.io/library/busybox:latest" line
+    const std::atomic<bool>* cancel = nullptr;  // see registry::PullOptions
+};
+
+// For the duration of a `pull` command: the first SIGINT/SIGTERM sets cancelled() (the pull
+// stops at its next read and its staging is removed, so nothing partial stays), a second one
+// exits at once.
+class PullInterrupts {
+public:
+    PullInterrupts();
+    ~PullInterrupts();
+    const std::atomic<bool>* flag() const;
 };
 
 // Pulls name (as the user wrote it) into store. Returns the image ID.

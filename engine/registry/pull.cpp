@@ -117,9 +117,11 @@ std::string fetch_small_blob(Client& client, const images::Reference& ref, const
 // of the same pull failed.
 class CountingSource : public images::Source {
 public:
-    CountingSource(images::Source& in, std::function<void(std::uint64_t)> on_progress, const std::atomic<bool>& abort)
-        : in_(in), on_progress_(std::move(on_progress)), abort_(abort) {}
+    CountingSource(images::Source& in, std::function<void(std::uint64_t)> on_progress, const std::atomic<bool>& abort,
+                   const std::atomic<bool>* cancel)
+        : in_(in), on_progress_(std::move(on_progress)), abort_(abort), cancel_(cancel) {}
     size_t read(void* buf, size_t n) override {
+        if (cancel_ && *cancel_) throw_error(Errc::failed, "pull cancelled");
         if (abort_) throw_error(Errc::failed, "cancelled");
         size_t got = in_.read(buf, n);
         count_ += got;
@@ -135,6 +137,7 @@ private:
     images::Source& in_;
     std::function<void(std::uint64_t)> on_progress_;
     const std::atomic<bool>& abort_;
+    const std::atomic<bool>* cancel_;
     std::uint64_t count_ = 0;
     std::chrono::steady_clock::time_point last_{};
 };
@@ -241,7 +244,7 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
                     throw_response(resp, "fetching layer " + d.digest);
                 }
                 std::uint64_t total = d.size > 0 ? std::uint64_t(d.size) : 0;
-                CountingSource src(*body, [&](std::uint64_t n) { emit(id, "Downloading", n, total); }, abort);
+                CountingSource src(*body, [&](std::uint64_t n) { emit(id, "Downloading", n, total); }, abort, opts.cancel);
                 layers[i] = ingest.add_layer(src, specs[i], what + " layer " + d.digest);
                 emit(id, "Pull complete", total, total);
             } catch (...) {
@@ -261,6 +264,7 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
         for (auto& t : threads) t.join();
     }
     if (first_error) std::rethrow_exception(first_error);
+    if (opts.cancel && *opts.cancel) throw_error(Errc::failed, "pull cancelled");
 
     ingest.add_blob(config);
     ingest.add_blob(man.bytes);

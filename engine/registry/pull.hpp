@@ -4,6 +4,7 @@
 // fetched in parallel and streamed straight into the store's staging (digest, size and DiffID
 // verified as they are unpacked); then everything is registered at once through Ingest, so a
 // failed or interrupted pull leaves no image behind.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -31,6 +32,7 @@ struct PullOptions {
     std::optional<images::Platform> platform;  // nullopt = this host's
     int max_concurrent = 3;                    // layers fetched at once (Docker's default)
     ProgressFn progress;                       // may be empty; called from several threads, one at a time
+    const std::atomic<bool>* cancel = nullptr; // set (e.g. by a SIGINT handler): stop, store nothing
 };
 
 struct PullResult {
