@@ -18,6 +18,7 @@ skopeo_cold() {
   rm -rf "$WORK/oci"
   skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$1" "oci:$WORK/oci:x"
 }
+skopeo_wanted() { command -v skopeo >/dev/null 2>&1 && [[ "$PEERS" == all || ",$PEERS," == *",skopeo,"* ]]; }
 docker_cold() { docker rmi -f "$1" >/dev/null 2>&1 || true; docker pull -q "$1" >/dev/null; }
 
 registry_case() {
@@ -28,7 +29,7 @@ registry_case() {
   measure registry "push (blobs there), $label" berth 1 "$iters" b push -q "$ref" || return 1
   measure registry "pull cold, $label" berth 1 "$iters" fresh_pull "$ref" || return 1
   measure registry "pull warm, $label" berth 1 "$iters" b pull -q "$ref" || return 1
-  if command -v skopeo >/dev/null 2>&1; then
+  if skopeo_wanted; then
     measure registry "pull cold, $label" skopeo 1 "$iters" skopeo_cold "$ref" || true
     rm -rf "$WORK/oci"
   fi
@@ -79,6 +80,6 @@ YML
     registry_case "busybox + 100 MiB" "$big" big || return 1
     rm -f "$big"
   fi
-  if ! command -v skopeo >/dev/null 2>&1; then skipped registry skopeo "not installed"; fi
+  if ! skopeo_wanted; then skipped registry skopeo "not installed or not asked for"; fi
   if ! peer_enabled docker; then skipped registry docker "${PEER[docker]:-not asked for}"; fi
 }
