@@ -74,6 +74,11 @@ assert_contains "$(b image inspect -f '{{json .RepoDigests}}' $R1/test/busybox:1
 out=$(b push $R1/test/busybox:1)
 assert_contains "$out" ": Layer already exists" "second push skips the layer (HEAD)"
 
+out=$(b search $R1/busy)
+assert_contains "$out" "NAME" "search prints a table"
+assert_contains "$out" "$R1/test/busybox" "search finds the repository in the registry's catalog"
+assert_eq "$(b search --format '{{.Name}}' $R1/nomatch)" "" "search with no match"
+
 # skopeo reads what berth pushed.
 sk inspect --tls-verify=false docker://$R1/test/busybox:1 >"$WORK/sk.json"
 assert_eq "$(jq -r .Digest "$WORK/sk.json")" "$digest" "skopeo sees the pushed manifest digest"
