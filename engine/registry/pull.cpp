@@ -282,7 +282,14 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
     res.digest = top.digest;
     auto before = store.find(ref.str());
     res.changed = !todo.empty() || !before || before->id != rec.id;
-    ingest.commit({rec});
+    // Up to date: every reference already points here, so nothing is written (as Docker).
+    auto refs = store.read_refs();
+    bool all_there = !res.changed;
+    for (auto& t : rec.tags) {
+        auto it = refs.find(t.str());
+        all_there = all_there && it != refs.end() && it->second == rec.id;
+    }
+    if (!all_there) ingest.commit({rec});
     emit("", "Digest: " + top.digest);
     return res;
 }
