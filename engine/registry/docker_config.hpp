@@ -3,7 +3,11 @@
 //   {"auths": {"https://index.docker.io/v1/": {"auth": "<base64 user:password>"},
 //              "localhost:5000": {"auth": "...", "identitytoken": "..."}}}
 // berth reads and writes the same file, so `docker login` and `berth login` share credentials.
-// Everything else in the file (credsStore, proxies, plugins...) is kept as it is.
+// Everything else in the file (proxies, plugins...) is kept as it is. When the file names a
+// credential helper for the registry ("credHelpers": {"host": "x"}, or "credsStore": "x"), the
+// credentials are kept by docker-credential-x (get / store / erase, Docker's protocol) and the
+// file only gets an empty entry under "auths", as Docker does. A helper that is not installed
+// reads as "no credentials" (Docker fails the command instead).
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -33,7 +37,11 @@ std::string set_auth(std::string_view config_json, std::string_view domain, cons
 // nullopt when there were no credentials for domain.
 std::optional<std::string> remove_auth(std::string_view config_json, std::string_view domain, std::string_view what);
 
-// The same on docker_config_dir()/config.json; writes are atomic and the file is mode 0600.
+// The helper named for domain ("" = none).
+std::string credential_helper(std::string_view config_json, std::string_view domain);
+
+// The same on docker_config_dir()/config.json (and its credential helper); writes are atomic
+// and the file is mode 0600.
 std::optional<AuthEntry> load_auth(std::string_view domain);
 void store_auth(std::string_view domain, const AuthEntry& entry);
 bool erase_auth(std::string_view domain);

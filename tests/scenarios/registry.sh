@@ -284,6 +284,33 @@ assert_eq "$(b logout $R2)" "Not logged in to $R2" "second logout"
 expect_fail b2 pull $R2/test/busybox:1
 assert_contains "$ERR" "berth login" "logged out: the registry refuses again"
 
+# A credential helper named in config.json (credsStore) keeps the credentials instead of the file.
+mkdir -p "$WORK/bin"
+cat >"$WORK/bin/docker-credential-berthtest" <<'SH'
+#!/bin/sh
+# A credential helper speaking Docker's protocol, one file per server URL.
+key() { printf '%s' "$1" | sha256sum | cut -c1-12; }
+case "$1" in
+  store) in=$(cat); printf '%s' "$in" >"__DIR__/helper-$(key "$(printf '%s' "$in" | jq -r .ServerURL)")" ;;
+  get) f="__DIR__/helper-$(key "$(cat)")"
+       if [ -f "$f" ]; then cat "$f"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+  erase) rm -f "__DIR__/helper-$(key "$(cat)")" ;;
+esac
+SH
+sed -i "s|__DIR__|$WORK|g" "$WORK/bin/docker-credential-berthtest"
+chmod +x "$WORK/bin/docker-credential-berthtest"
+echo '{"credsStore":"berthtest"}' >"$DOCKER_CONFIG/config.json"
+PATH="$WORK/bin:$PATH" bash -c "printf 's3cret pass\n' | \"\$BERTH\" login -u alice --password-stdin $R2" >/dev/null 2>&1 ||
+  fail "login through a credential helper"
+assert_eq "$(jq -c --arg k "$R2" '.auths[$k]' "$DOCKER_CONFIG/config.json")" "{}" "config.json keeps an empty entry"
+grep -q '"Secret":"s3cret pass"' "$WORK"/helper-* || fail "the helper did not get the credentials"
+fresh
+PATH="$WORK/bin:$PATH" "$BERTH" --root "$WORK/root2" --run-dir "$WORK/run2" pull -q $R2/test/busybox:1 >/dev/null ||
+  fail "pull with the helper's credentials"
+assert_eq "$(PATH="$WORK/bin:$PATH" "$BERTH" logout $R2)" "Removing login credentials for $R2" "logout through the helper"
+[ -z "$(ls "$WORK"/helper-* 2>/dev/null)" ] || fail "the helper still holds credentials after logout"
+rm -f "$DOCKER_CONFIG/config.json"
+
 # ---- cross-repository mount and chunked upload -----------------------------------------------------
 b tag $R1/test/busybox:1 $R1/mount/busybox:1
 out=$(b push $R1/mount/busybox:1)
