@@ -198,3 +198,12 @@ TEST_CASE("URLs and Location headers") {
     CHECK(resolve_location(u, "http://cdn/x").str() == "http://cdn/x");
     CHECK(parse_url("http://[::1]:5000/v2/").origin() == "http://[::1]:5000");
 }
+
+TEST_CASE("config.json: the credential helper for a registry") {
+    std::string cfg = R"({"credsStore":"desktop","credHelpers":{"gcr.io":"gcloud","https://index.docker.io/v1/":"hub"}})";
+    CHECK(credential_helper(cfg, "gcr.io") == "gcloud");
+    CHECK(credential_helper(cfg, "docker.io") == "hub");
+    CHECK(credential_helper(cfg, "localhost:5000") == "desktop");
+    CHECK(credential_helper(R"({"auths":{}})", "localhost:5000").empty());
+    CHECK(credential_helper("", "x").empty());
+}
