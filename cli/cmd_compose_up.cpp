@@ -189,13 +189,7 @@ void run_up(Context& ctx, UpFlags& f) {
     // pulled (engine/registry) as the executor reaches them, several at once.
     compose::ExecHooks hooks;
     hooks.build = [&ctx](const compose::Service& svc, const std::string& image) { build_service(ctx, svc, image); };
-    hooks.pull = [&ctx](const std::string& image) {
-        images::Store store(ctx.paths().images());
-        PullDisplay how;
-        how.quiet = true;
-        how.print_reference = false;
-        pull_image(store, image, how);
-    };
+    hooks.pull = [&ctx](const std::string& image) { pull_quietly(ctx.paths(), image); };
     try {
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
     } catch (...) {

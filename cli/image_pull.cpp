@@ -123,3 +123,15 @@ std::string pull_image(images::Store& store, const std::string& name, const Pull
 }
 
 }  // namespace berth::cli
+
+namespace berth::cli {
+
+std::string pull_quietly(const store::Paths& paths, const std::string& name) {
+    images::Store store(paths.images());
+    PullDisplay how;
+    how.quiet = true;
+    how.print_reference = false;
+    return pull_image(store, name, how);
+}
+
+}  // namespace berth::cli

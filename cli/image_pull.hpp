@@ -10,6 +10,7 @@
 
 #include "images/manifest.hpp"
 #include "images/store.hpp"
+#include "store/paths.hpp"
 
 namespace berth::cli {
 
@@ -34,6 +35,9 @@ public:
 
 // Pulls name (as the user wrote it) into store. Returns the image ID.
 std::string pull_image(images::Store& store, const std::string& name, const PullDisplay& how);
+
+// A pull with no output into paths' image store (compose's pulls, which print their own lines).
+std::string pull_quietly(const store::Paths& paths, const std::string& name);
 
 // --platform as Docker reads it ("" = nullopt).
 std::optional<images::Platform> platform_flag(const std::string& text);

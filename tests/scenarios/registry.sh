@@ -354,6 +354,9 @@ fresh
 bc up -d web >/dev/null 2>&1 || fail "compose up with a missing image: $(bc up -d web 2>&1)"
 assert_eq "$(b2 ps --filter "label=com.docker.compose.project=regtest$$" -q | wc -l)" "1" "up pulled web's image and started it"
 bc down -t 0 >/dev/null 2>&1
+fresh
+assert_eq "$(bc run --rm web echo ran 2>/dev/null)" "ran" "compose run pulls the service's missing image"
+bc down -t 0 >/dev/null 2>&1
 b tag $R1/test/busybox:1 $R1/composed/web:2
 sed -i "s|image: $R1/test/busybox:1|image: $R1/composed/web:2|" "$proj/compose.yaml"
 "$BERTH" --root "$ROOT" --run-dir "$RUN" compose -p "regtest$$" --project-directory "$proj" -f "$proj/compose.yaml" push -q web
