@@ -65,14 +65,13 @@ void add_pull_command(CLI::App* parent, Context& ctx) {
 
 void add_push_command(CLI::App* parent, Context& ctx) {
     struct Opts {
-        std::string name, platform;
+        std::string name;
         bool all = false, quiet = false;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = parent->add_subcommand("push", "Upload an image to a registry");
     cmd->add_flag("-a,--all-tags", o->all, "Push all tags of an image to the repository");
     cmd->add_flag("-q,--quiet", o->quiet, "Suppress verbose output");
-    cmd->add_option("--platform", o->platform, "Push a platform-specific manifest (berth stores one platform per image)");
     cmd->add_option("name", o->name, "NAME[:TAG]")->required();
     cmd->callback([o, &ctx] {
         auto given = images::parse_reference(o->name, false);
