@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/compose_ops.hpp"
+#include "cli/image_pull.hpp"
 #include "compose/graph.hpp"
 #include "container/parse.hpp"
 #include "runtime/container_init.hpp"
@@ -131,7 +132,10 @@ void run_run(Context& ctx, CLI::App* cmd, const RunFlags& f) {
         auto plan = compose::plan_up(project, observed, uo);
         compose::ExecOptions eo;
         eo.progress = progress_printer();
-        compose::execute(ctx.paths(), &project, plan, eo);
+        compose::ExecHooks hooks;
+        hooks.pull = [&ctx](const std::string& image) { pull_quietly(ctx.paths(), image); };
+        compose::execute(ctx.paths(), &project, plan, eo, hooks);
+        observed = compose::observe(ctx.paths(), project.name, &project);
     } else {
         // The networks and volumes still have to exist.
         uo.services = {service};
@@ -144,6 +148,9 @@ void run_run(Context& ctx, CLI::App* cmd, const RunFlags& f) {
         compose::execute(ctx.paths(), &project, plan, eo);
     }
 
+    // The service's own image is pulled when missing, as Compose's run does.
+    if (!observed.images.count(project.image_name(svc)) && !svc.build && svc.pull_policy != "never")
+        observed.images[project.image_name(svc)] = pull_quietly(ctx.paths(), project.image_name(svc));
     std::vector<std::string> problems;
     std::string image_id;
     if (auto it = observed.images.find(project.image_name(svc)); it != observed.images.end()) image_id = it->second;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/compose_ops.hpp"
+#include "cli/image_pull.hpp"
 #include "compose/executor.hpp"
 #include "compose/graph.hpp"
 #include "sys/error.hpp"
@@ -41,6 +42,11 @@ compose::UpOptions up_options(const UpFlags& f) {
     o.no_start = f.no_start;
     o.wait = f.wait;
     o.renew_anon_volumes = f.renew_anon_volumes;
+    if (f.pull != "policy") {
+        if (f.pull != "always" && f.pull != "missing" && f.pull != "never")
+            throw Error(Errc::invalid, "invalid --pull \"" + f.pull + "\": must be \"always\", \"missing\", \"never\" or \"policy\"");
+        o.pull = f.pull;
+    }
     if (f.timeout >= 0) o.timeout = f.timeout;
     o.version = BERTH_VERSION;
     for (auto& s : f.scale) {
@@ -156,10 +162,11 @@ void run_up(Context& ctx, UpFlags& f) {
     if (f.wait_timeout > 0) eo.wait_timeout_ns = static_cast<std::int64_t>(f.wait_timeout) * 1'000'000'000;
     eo.progress = progress_printer();
     eo.cancel = &interrupted;
-    // Image hooks: `build:` services go through engine/build (berth build); pulling needs a
-    // registry client, so until one lands execute() refuses plans that pull, naming the services.
+    // Image hooks: `build:` services go through engine/build (berth build), missing images are
+    // pulled (engine/registry) as the executor reaches them, several at once.
     compose::ExecHooks hooks;
     hooks.build = [&ctx, &project](const compose::Service& svc, const std::string& image) { build_service(ctx, project, svc, image); };
+    hooks.pull = [&ctx](const std::string& image) { pull_quietly(ctx.paths(), image); };
     try {
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
     } catch (...) {

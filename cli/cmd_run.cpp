@@ -4,7 +4,9 @@
 #include <iostream>
 
 #include "cli/container_flags.hpp"
+#include "cli/cmd_image.hpp"
 #include "cli/container_group.hpp"
+#include "cli/image_pull.hpp"
 #include "runtime/container_init.hpp"
 #include "runtime/pty.hpp"
 #include "sys/error.hpp"
@@ -33,24 +35,47 @@ std::pair<std::string, std::vector<std::string>> image_and_command(CLI::App* cmd
     return {image, rest};
 }
 
-container::Container create_container(container::Engine& engine, const RunArgs& a, const std::string& image,
+container::Container create_container(Context& ctx, container::Engine& engine, const RunArgs& a, const std::string& image,
                                       const std::vector<std::string>& command) {
+    const auto& policy = a.flags.pull;
+    if (policy != "always" && policy != "missing" && policy != "never")
+        throw Error(Errc::invalid, "invalid pull option: '" + policy + "': must be one of \"always\", \"missing\" or \"never\"");
     auto req = make_create_request(a.flags, image, command);
     bool attached = !a.detach;
     req.attach_stdin = attached && a.flags.interactive;
     req.attach_stdout = attached;
     req.attach_stderr = attached;
+    // Docker pulls before creating with --pull always, and when the image is missing by default;
+    // the pull's output goes to stderr (stdout is the container's).
+    auto pull = [&] {
+        PullDisplay how;
+        how.quiet = a.quiet;
+        how.out = &std::cerr;
+        how.fd = STDERR_FILENO;
+        how.platform = platform_flag(a.flags.platform);
+        how.print_reference = false;
+        auto store = open_image_store(ctx);
+        pull_image(store, image, how);
+    };
+    if (policy == "always") pull();
     try {
         auto c = engine.create(req);
         print_warnings(engine);
         return c;
     } catch (const Error& e) {
-        if (e.kind() == Errc::not_found && std::string(e.what()).rfind("No such image", 0) == 0) {
-            auto ref = image.find(':') == std::string::npos && image.find('@') == std::string::npos ? image + ":latest" : image;
-            std::cerr << "Unable to find image '" << ref << "' locally\n";
+        if (e.kind() != Errc::not_found || std::string(e.what()).rfind("No such image", 0) != 0) throw;
+        std::optional<images::Reference> ref;
+        try {
+            ref = images::parse_reference(image);
+        } catch (const Error&) {
         }
-        throw;
+        if (ref) std::cerr << "Unable to find image '" << ref->familiar() << "' locally\n";
+        if (!ref || policy != "missing") throw;
     }
+    pull();
+    auto c = engine.create(req);
+    print_warnings(engine);
+    return c;
 }
 
 void add_run(CLI::App* parent, Context& ctx) {
@@ -68,7 +93,7 @@ void add_run(CLI::App* parent, Context& ctx) {
         if (a->detach && a->flags.rm && a->flags.restart != "no")
             throw Error(Errc::invalid, "Conflicting options: cannot specify both --restart and --rm");
         container::Engine engine(ctx.paths());
-        auto c = create_container(engine, *a, image, command);
+        auto c = create_container(ctx, engine, *a, image, command);
         container::StartOptions so;
         if (!a->detach) {
             so.attach = true;
@@ -108,7 +133,7 @@ void add_create(CLI::App* parent, Context& ctx) {
         auto [image, command] = image_and_command(cmd, "create");
         container::Engine engine(ctx.paths());
         a->detach = true;
-        auto c = create_container(engine, *a, image, command);
+        auto c = create_container(ctx, engine, *a, image, command);
         std::cout << c.id << "\n";
     });
 }

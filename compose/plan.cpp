@@ -336,12 +336,13 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
             op.cause = present ? "--build" : "image not found (service \"" + s + "\" has a build section)";
             image_op[s] = b.add(std::move(op));
             rebuilt.insert(s);
-        } else if (!present) {
+        } else if (!present || (opts.pull.empty() ? svc.pull_policy : opts.pull) == "always") {
+            std::string policy = opts.pull.empty() ? svc.pull_policy : opts.pull;
             if (auto it = image_ref_op.find(ref); it != image_ref_op.end()) {
                 image_op[s] = it->second;
                 continue;
             }
-            if (svc.pull_policy == "never") {
+            if (policy == "never") {
                 problems.push_back("service \"" + s + "\": image " + ref + " not found (pull_policy: never)");
                 continue;
             }
@@ -349,7 +350,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
             op.kind = OpKind::pull_image;
             op.service = s;
             op.target = ref;
-            op.cause = "image not found locally (service \"" + s + "\")";
+            op.cause = present ? "pull_policy: always (service \"" + s + "\")" : "image not found locally (service \"" + s + "\")";
             image_op[s] = image_ref_op[ref] = b.add(std::move(op));
         }
     }

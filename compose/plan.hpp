@@ -111,6 +111,7 @@ struct UpOptions {
     bool remove_orphans = false;
     bool build = false;     // --build: build images of services with a build section
     bool no_build = false;  // --no-build
+    std::string pull;       // --pull always|missing|never; "" = each service's pull_policy
     bool no_start = false;  // compose create
     bool wait = false;      // --wait: wait for running/healthy at the end
     bool renew_anon_volumes = false;  // -V: a recreated container does not inherit anonymous volumes

@@ -48,10 +48,12 @@ Ingest::Ingest(Store& store)
 }
 
 bool Ingest::has_blob(const std::string& digest) const {
+    std::lock_guard lock(mu_);
     return blobs_.count(std::string(digest_hex(digest))) || sys::exists(store_.blob_path(digest));
 }
 
 bool Ingest::has_layer(const std::string& chain_id) const {
+    std::lock_guard lock(mu_);
     return layers_.count(std::string(digest_hex(chain_id))) || sys::exists(store_.layer_dir(chain_id) / "layer.json");
 }
 
@@ -59,30 +61,40 @@ std::string Ingest::add_blob(std::string_view data) {
     std::string digest = sys::sha256_digest(data);
     if (has_blob(digest)) return digest;
     std::string hex(digest_hex(digest));
-    auto path = tmp_.path() / "blobs" / hex;
-    auto fd = sys::open_path(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    sys::write_all(fd.get(), data, path.string());
-    fsync_fd(fd.get(), path.string());
+    auto partial = tmp_.path() / "blobs" / ("partial-" + sys::random_hex(12));
+    {
+        auto fd = sys::open_path(partial, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        sys::write_all(fd.get(), data, partial.string());
+        fsync_fd(fd.get(), partial.string());
+    }
+    std::lock_guard lock(mu_);
+    if (blobs_.count(hex)) {
+        ::unlink(partial.c_str());
+        return digest;
+    }
+    if (::rename(partial.c_str(), (tmp_.path() / "blobs" / hex).c_str()) < 0) sys::throw_errno("rename", partial.string());
     blobs_.insert(hex);
     return digest;
+}
+
+std::optional<Layer> Ingest::existing_layer(const LayerSpec& spec) const {
+    if (spec.expected_blob.empty() || spec.expected_diff_id.empty()) return std::nullopt;
+    std::string chain = spec.parent_chain.empty() ? spec.expected_diff_id
+                                                  : sys::sha256_digest(spec.parent_chain + " " + spec.expected_diff_id);
+    if (!has_blob(spec.expected_blob) || !has_layer(chain)) return std::nullopt;
+    Layer l;
+    l.diff_id = spec.expected_diff_id;
+    l.chain_id = chain;
+    l.blob_digest = spec.expected_blob;
+    l.media_type = spec.media_type;
+    l.blob_size = spec.expected_size;
+    return l;
 }
 
 Layer Ingest::add_layer(Source& in, const LayerSpec& spec, std::string_view what) {
     std::string w(what);
     // Nothing to read when the store already has both the blob and the unpacked layer.
-    if (!spec.expected_blob.empty() && !spec.expected_diff_id.empty()) {
-        std::string chain = spec.parent_chain.empty() ? spec.expected_diff_id
-                                                      : sys::sha256_digest(spec.parent_chain + " " + spec.expected_diff_id);
-        if (has_blob(spec.expected_blob) && has_layer(chain)) {
-            Layer l;
-            l.diff_id = spec.expected_diff_id;
-            l.chain_id = chain;
-            l.blob_digest = spec.expected_blob;
-            l.media_type = spec.media_type;
-            l.blob_size = spec.expected_size;
-            return l;
-        }
-    }
+    if (auto l = existing_layer(spec)) return *l;
 
     auto blob_tmp = tmp_.path() / "blobs" / ("partial-" + sys::random_hex(12));
     bool adopt = spec.adopt_fd >= 0 && !spec.store_uncompressed;
@@ -146,8 +158,16 @@ Layer Ingest::add_layer(Source& in, const LayerSpec& spec, std::string_view what
                                                    : std::string(media::kOciLayer);
     if (spec.store_uncompressed) l.media_type = std::string(media::kOciLayer);
 
+    // Another thread may stage the same blob or layer meanwhile: check and move under the lock.
+    std::lock_guard lock(mu_);
+    auto has_blob_locked = [&](const std::string& d) {
+        return blobs_.count(std::string(digest_hex(d))) || sys::exists(store_.blob_path(d));
+    };
+    auto has_layer_locked = [&](const std::string& c) {
+        return layers_.count(std::string(digest_hex(c))) || sys::exists(store_.layer_dir(c) / "layer.json");
+    };
     std::string bhex(digest_hex(l.blob_digest));
-    if (!has_blob(l.blob_digest)) {
+    if (!has_blob_locked(l.blob_digest)) {
         if (::rename(blob_tmp.c_str(), (tmp_.path() / "blobs" / bhex).c_str()) < 0)
             sys::throw_errno("rename", blob_tmp.string());
         blobs_.insert(bhex);
@@ -155,7 +175,7 @@ Layer Ingest::add_layer(Source& in, const LayerSpec& spec, std::string_view what
         ::unlink(blob_tmp.c_str());
     }
     std::string chex(digest_hex(l.chain_id));
-    if (!has_layer(l.chain_id)) {
+    if (!has_layer_locked(l.chain_id)) {
         json meta = {{"diff_id", l.diff_id}, {"chain_id", l.chain_id}, {"size", l.size}};
         sys::write_file_atomic(unpack_dir / "layer.json", meta.dump());
         auto final_dir = tmp_.path() / "layers" / chex;

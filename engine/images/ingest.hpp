@@ -3,6 +3,10 @@
 // Blobs and unpacked layers are written under tmp/<staging>/ and verified there; commit() moves
 // them into the store and writes records and tags under the index lock. Dropping an Ingest
 // without commit() removes everything it staged, so a failed operation leaves no trace.
+// add_blob and add_layer may be called from several threads at once (a pull fetches layers in
+// parallel); commit() after they are all done.
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +41,9 @@ public:
     // Reads a layer blob, verifies its digest, size and DiffID, and stages the blob and the
     // unpacked layer (unless the store already has them). what names it in errors.
     Layer add_layer(Source& in, const LayerSpec& spec, std::string_view what);
+    // The layer when the store (or this ingest) already has both its blob and its unpacked
+    // form, so there is nothing to read; needs expected_blob and expected_diff_id.
+    std::optional<Layer> existing_layer(const LayerSpec& spec) const;
 
     struct Record {
         std::string id;
@@ -54,6 +61,7 @@ private:
     sys::TempDir tmp_;
     std::set<std::string> blobs_;   // hex staged under tmp_/blobs
     std::set<std::string> layers_;  // chain hex staged under tmp_/layers
+    mutable std::mutex mu_;          // guards blobs_ and layers_
     bool has_blob(const std::string& digest) const;
     bool has_layer(const std::string& chain_id) const;
 };
