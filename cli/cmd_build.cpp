@@ -7,6 +7,7 @@
 #include "build/build.hpp"
 #include "cli/cli.hpp"
 #include "cli/cmd_image.hpp"
+#include "cli/image_pull.hpp"
 #include "container/engine.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
@@ -82,12 +83,12 @@ void add_build_command(CLI::App* parent, Context& ctx) {
             if (!o->file.empty()) bo.dockerfile = o->file == "-" ? "" : o->file;
             if (o->file == "-") bo.dockerfile_inline = sys::read_fd(STDIN_FILENO);
         }
-        if (o->pull)
-            std::cerr << "WARNING: --pull is ignored: berth build has no registry client yet and uses the base images in the "
-                         "local store as they are (pull or load newer ones first)\n";
         bool quiet = o->quiet || o->progress == "quiet";
         if (!quiet) bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
         container::Engine engine(ctx.paths());
+        // Base images the store lacks are pulled, as docker build does; --pull pulls every FROM.
+        bo.pull = o->pull;
+        bo.fetch = [&engine, quiet](const std::string& ref) { return pull_for_build(engine.images(), ref, quiet); };
         auto r = build::build(engine, bo);
         for (auto& w : r.warnings) std::cerr << w << "\n";
         std::cout << r.image_id << "\n";

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "build/build.hpp"
+#include "cli/image_pull.hpp"
 #include "compose/transform.hpp"
 #include "sys/error.hpp"
 #include "sys/strings.hpp"
@@ -98,12 +99,11 @@ void build_service(Context& ctx, const compose::Project& project, const compose:
     bo.labels[compose::labels::service] = svc.name;
     bo.no_cache = flags.no_cache || b.no_cache.value_or(false);
     if (!b.network.empty()) bo.network = b.network;
-    if (flags.pull || b.pull.value_or(false))
-        std::cerr << "WARNING: service \"" << svc.name
-                  << "\": pull is ignored: berth build has no registry client yet and uses the base images in the local store as they are\n";
-    if (!flags.quiet && compose_flags().progress != "quiet")
-        bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
+    bool quiet = flags.quiet || compose_flags().progress == "quiet";
+    if (!quiet) bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
     container::Engine engine(ctx.paths());
+    bo.pull = flags.pull || b.pull.value_or(false);
+    bo.fetch = [&engine, quiet](const std::string& ref) { return pull_for_build(engine.images(), ref, quiet); };
     auto r = build::build(engine, bo);
     for (auto& w : r.warnings) std::cerr << "service \"" << svc.name << "\": " << w << "\n";
 }

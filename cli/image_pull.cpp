@@ -126,6 +126,15 @@ std::string pull_image(images::Store& store, const std::string& name, const Pull
 
 namespace berth::cli {
 
+std::string pull_for_build(images::Store& store, const std::string& name, bool quiet) {
+    PullDisplay how;
+    how.quiet = quiet;
+    how.out = &std::cerr;
+    how.fd = STDERR_FILENO;
+    how.print_reference = false;
+    return pull_image(store, name, how);
+}
+
 std::string pull_quietly(const store::Paths& paths, const std::string& name) {
     images::Store store(paths.images());
     PullDisplay how;

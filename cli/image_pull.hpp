@@ -39,6 +39,10 @@ std::string pull_image(images::Store& store, const std::string& name, const Pull
 // A pull with no output into paths' image store (compose's pulls, which print their own lines).
 std::string pull_quietly(const store::Paths& paths, const std::string& name);
 
+// A build's pull of a base image: Docker's pull lines on stderr (stdout carries the build's
+// result), none when quiet. Returns the image ID.
+std::string pull_for_build(images::Store& store, const std::string& name, bool quiet);
+
 // --platform as Docker reads it ("" = nullopt).
 std::optional<images::Platform> platform_flag(const std::string& text);
 

@@ -140,6 +140,11 @@ private:
     images::Store& store_;
     const BuildOptions& opts_;
     Cache cache_;
+    std::map<std::string, std::string> fetched_;  // reference -> image ID pulled by this build
+
+    // An image named outside the Dockerfile's stages: from the store, fetched when the store
+    // lacks it (or always, once per build, when always is set) and opts_.fetch can.
+    images::Image external_image(const std::string& ref, bool always);
     Dockerfile df_;
     Stages stages_;
     Vars meta_;                             // global ARGs with values
@@ -390,6 +395,25 @@ std::vector<int> Builder::needed(int target) {
     return {need.begin(), need.end()};
 }
 
+images::Image Builder::external_image(const std::string& ref, bool always) {
+    if (auto it = fetched_.find(ref); it != fetched_.end()) return store_.get(it->second);
+    bool by_id = images::is_full_id(ref);
+    if (!(always && opts_.fetch && !by_id)) {
+        try {
+            return store_.resolve(ref);
+        } catch (const Error& e) {
+            if (e.kind() != Errc::not_found || !opts_.fetch || by_id) {
+                if (!opts_.fetch && e.kind() == Errc::not_found)
+                    throw_error(Errc::not_found, std::string(e.what()) + " (load, import or pull the image first)");
+                throw;
+            }
+        }
+    }
+    auto id = opts_.fetch(ref);
+    fetched_[ref] = id;
+    return store_.get(id);
+}
+
 BuildResult Builder::run() {
     // Validate everything the user gave before any side effect.
     std::vector<images::Reference> tags;
@@ -520,11 +544,10 @@ void Builder::run_stage(const Stage& s, bool several) {
         else base_title = "scratch";
     } else {
         try {
-            base_img = store_.resolve(base);
+            base_img = external_image(base, opts_.pull);
             base_title = images::is_full_id(base) ? base : images::parse_reference(base).str();
         } catch (const Error& e) {
-            fail(s.from, "failed to resolve source metadata for " + base + ": " + e.what() +
-                             " (berth build does not pull: load, import or pull the image first)");
+            fail(s.from, "failed to resolve source metadata for " + base + ": " + e.what());
         }
     }
     // The base's ONBUILD triggers run first, as Docker's.
@@ -845,7 +868,7 @@ void Builder::do_copy(State& st, const Instruction& ins, bool add) {
             src_img = store_.get(results_[r]);
         } else {
             try {
-                src_img = store_.resolve(f);
+                src_img = external_image(f, false);
             } catch (const Error& e) {
                 fail(ins, "COPY --from=" + f + ": " + e.what());
             }
@@ -1131,9 +1154,9 @@ std::vector<Builder::PreparedMount> Builder::run_mounts(State& st, const Instruc
                 pm.image = store_.get(results_[r]);
             } else {
                 try {
-                    pm.image = store_.resolve(m.from);
+                    pm.image = external_image(m.from, false);
                 } catch (const Error& e) {
-                    fail(ins, "--mount from=" + m.from + ": " + e.what() + " (berth build does not pull)");
+                    fail(ins, "--mount from=" + m.from + ": " + e.what());
                 }
             }
             spec += ":image:" + pm.image->id + ":" + clean_rel(m.source);

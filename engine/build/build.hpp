@@ -47,6 +47,11 @@ struct BuildOptions {
     std::optional<std::int64_t> source_date_epoch;  // nullopt: $SOURCE_DATE_EPOCH or the build arg, else 0
     // --secret: what RUN --mount=type=secret reads. Never in an image, its history or a cache key.
     std::vector<SecretSource> secrets;
+    // Fetches an image reference into the store and returns its ID (the CLI's registry pull);
+    // null = no registry, images must be local. Called for a FROM, COPY --from or RUN --mount
+    // from= image the store lacks, and for every FROM image once per build when pull is set.
+    std::function<std::string(const std::string& ref)> fetch;
+    bool pull = false;  // --pull: fetch a newer version of every FROM image
     // Progress lines as BuildKit's plain output prints them ("#3 [2/4] RUN make"); null = quiet.
     std::function<void(std::string_view line)> progress;
 };

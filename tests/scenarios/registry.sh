@@ -113,6 +113,20 @@ assert_contains "$ERR" "No such image" "--pull never does not pull"
 expect_fail b2 run --rm --pull sometimes $R1/test/busybox:1 true
 assert_contains "$ERR" "invalid pull option: 'sometimes'" "bad --pull value"
 
+# build pulls a FROM image the store lacks, as docker build does; --pull asks the registry again.
+b2 rmi -f $R1/test/busybox:1 >/dev/null
+mkdir -p "$WORK/bctx"
+printf 'FROM %s\nRUN echo built > /built\n' "$R1/test/busybox:1" >"$WORK/bctx/Dockerfile"
+out=$(b2 build --network none -t built:1 "$WORK/bctx" 2>&1)
+assert_contains "$out" "Status: Downloaded newer image for $R1/test/busybox:1" "build pulls the missing base"
+assert_eq "$(b2 run --rm --network none built:1 cat /built)" built "the built image runs on the pulled base"
+out=$(b2 build --pull --network none -t built:1 "$WORK/bctx" 2>&1)
+assert_contains "$out" "Status: Image is up to date for $R1/test/busybox:1" "build --pull asks the registry again"
+printf 'FROM %s\n' "$R1/nothing/here" >"$WORK/bctx/Dockerfile"
+expect_fail b2 build --network none "$WORK/bctx"
+assert_contains "$ERR" "Dockerfile:1" "a base the registry lacks names the FROM line"
+b2 rmi -f built:1 $R1/test/busybox:1 >/dev/null
+
 # ---- errors ----------------------------------------------------------------------------------
 expect_fail b2 pull $R1/test/busybox:nope
 assert_contains "$ERR" "manifest for $R1/test/busybox:nope not found" "unknown tag"
