@@ -136,7 +136,7 @@ void run_push(Context& ctx, const std::vector<std::string>& services, bool quiet
     throw Error(Errc::failed, str::join(failures, "\n"));
 }
 
-Registrar reg(65, [](CLI::App& app, Context& ctx) {
+Registrar reg(65, {"compose"}, [](CLI::App& app, Context& ctx) {
     auto* group = compose_app(app);
 
     static std::vector<std::string> pull_services;

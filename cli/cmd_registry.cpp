@@ -304,7 +304,7 @@ void add_search_command(CLI::App* parent) {
     });
 }
 
-Registrar reg(33, [](CLI::App& app, Context& ctx) {
+Registrar reg(33, {"pull", "push", "login", "logout", "search", "image"}, [](CLI::App& app, Context& ctx) {
     auto* image = image_group(app);
     add_pull_command(&app, ctx);
     add_pull_command(image, ctx);
