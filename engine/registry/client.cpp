@@ -188,17 +188,7 @@ std::unique_ptr<Connection::Body> Client::open(Request r) {
 }
 
 Response Client::request(Request r, std::size_t max_body) {
-    auto body = open(std::move(r));
-    Response resp = body->head();
-    char buf[64 << 10];
-    for (;;) {
-        size_t n = body->read(buf, sizeof buf);
-        if (n == 0) break;
-        if (resp.body.size() + n > max_body)
-            throw_error(Errc::failed, "the response from " + ep_.domain + " is larger than " + std::to_string(max_body) + " bytes");
-        resp.body.append(buf, n);
-    }
-    return resp;
+    return read_response(*open(std::move(r)), max_body, ep_.domain);
 }
 
 void Client::authenticate(const Response& resp) {

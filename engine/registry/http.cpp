@@ -409,19 +409,21 @@ std::unique_ptr<Connection::Body> Connection::open(const Request& r) {
     }
 }
 
-Response Connection::send(const Request& r, std::size_t max_body) {
-    auto body = open(r);
-    Response resp = body->head();
+Response read_response(Connection::Body& body, std::size_t max_body, const std::string& what) {
+    Response resp = body.head();
     char buf[64 << 10];
     for (;;) {
-        size_t n = body->read(buf, sizeof buf);
+        size_t n = body.read(buf, sizeof buf);
         if (n == 0) break;
         if (resp.body.size() + n > max_body)
-            throw_error(Errc::failed, "the response from " + impl_->where() + r.target + " is larger than " +
-                                          std::to_string(max_body >> 20) + " MiB");
+            throw_error(Errc::failed, "the response from " + what + " is larger than " + std::to_string(max_body) + " bytes");
         resp.body.append(buf, n);
     }
     return resp;
+}
+
+Response Connection::send(const Request& r, std::size_t max_body) {
+    return read_response(*open(r), max_body, impl_->where() + r.target);
 }
 
 }  // namespace berth::registry

@@ -99,4 +99,8 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// A response whose head is in, with its whole body read: refused beyond max_body bytes (the
+// error names what: the server and target).
+Response read_response(Connection::Body& body, std::size_t max_body, const std::string& what);
+
 }  // namespace berth::registry
