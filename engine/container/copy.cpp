@@ -194,11 +194,6 @@ void extract_tar(int fd, const std::string& dir, bool keep_owner) {
 
 namespace {
 
-void check_child(sys::Child& c, std::string_view what) {
-    auto err = sys::wait_child(c, what);
-    if (!err.empty()) throw Error(Errc::failed, err);
-}
-
 std::string read_line(int fd) {
     std::string line;
     char ch;
@@ -297,28 +292,28 @@ void Engine::copy_from(const std::string& id_or_name, const std::string& src, co
     theirs.reset();
     std::string kind = read_line(ours.get());
     if (kind.empty()) {
-        check_child(child, "copying from the container");
+        sys::check_child(child, "copying from the container");
         throw Error(Errc::failed, "copying from the container failed");
     }
     auto source = source_of(path, kind == "d");
     if (dest == "-") {
         write_line(ours.get(), source.base.empty() ? "." : source.base);
         copy_fd(ours.get(), STDOUT_FILENO);
-        check_child(child, "copying from the container");
+        sys::check_child(child, "copying from the container");
         return;
     }
     auto decision = decide_copy(source, dest, dest_state(dest));
     if (!decision.placement) {
         write_line(ours.get(), "");
         ours.reset();
-        check_child(child, "copying from the container");
+        sys::check_child(child, "copying from the container");
         throw Error(Errc::invalid, decision.error);
     }
     write_line(ours.get(), decision.placement->name);
     auto extractor = sys::fork_child([&] { extract_tar(ours.get(), decision.placement->dir, o.archive); }, {});
     ours.reset();
-    check_child(extractor, "extracting the copy");
-    check_child(child, "copying from the container");
+    sys::check_child(extractor, "extracting the copy");
+    sys::check_child(child, "copying from the container");
 }
 
 void Engine::copy_to(const std::string& id_or_name, const std::string& src, const std::string& dest, const CopyOptions& o) {
@@ -359,13 +354,13 @@ void Engine::copy_to(const std::string& id_or_name, const std::string& src, cons
     std::string name = read_line(ours.get());
     if (name.empty()) {
         ours.reset();
-        check_child(child, "copying into the container");
+        sys::check_child(child, "copying into the container");
         throw Error(Errc::failed, "copying into the container failed");
     }
     if (from_stdin) copy_fd(STDIN_FILENO, ours.get());
     else write_tree_tar(src, name, ours.get(), o.follow_link);
     ours.reset();
-    check_child(child, "copying into the container");
+    sys::check_child(child, "copying into the container");
 }
 
 }  // namespace berth::container

@@ -46,10 +46,14 @@ std::string wait_child(Child& c, std::string_view what) {
     return "";
 }
 
-void run_in_child(const std::function<void()>& fn, std::string_view what) {
-    auto c = fork_child(fn);
+void check_child(Child& c, std::string_view what) {
     auto err = wait_child(c, what);
     if (!err.empty()) throw berth::Error(Errc::failed, err);
+}
+
+void run_in_child(const std::function<void()>& fn, std::string_view what) {
+    auto c = fork_child(fn);
+    check_child(c, what);
 }
 
 }  // namespace berth::sys

@@ -26,6 +26,9 @@ Child fork_child(const std::function<void()>& fn, std::initializer_list<int> clo
 // "<what> failed: exited with status 2" / "... killed by signal 9".
 std::string wait_child(Child& c, std::string_view what);
 
+// wait_child, and a failure throws berth::Error(Errc::failed) with that text.
+void check_child(Child& c, std::string_view what);
+
 // fork_child + wait_child; a failure throws berth::Error(Errc::failed) with that text.
 void run_in_child(const std::function<void()>& fn, std::string_view what);
 
