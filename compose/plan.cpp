@@ -205,6 +205,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
         }
         std::vector<size_t> create_after = orphan_ops;
         std::string cause = "not found";
+        const std::string want_hash = network_config_hash(n);
         if (seen) {
             auto it = seen->labels.find(labels::project);
             auto h = seen->labels.find(labels::config_hash);
@@ -218,10 +219,10 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
                                    it->second + "\" (expected: \"" + project.name + "\")");
                 continue;
             }
-            if (h == seen->labels.end() || h->second == network_config_hash(n)) continue;
+            if (h == seen->labels.end() || h->second == want_hash) continue;
             // Changed definition (Compose >= 2.24, removeDivergedNetwork): the project's containers
             // on it go, the network is made again, and they are created anew on it.
-            cause = "configuration changed (config-hash " + short_hash(h->second) + " -> " + short_hash(network_config_hash(n)) + ")";
+            cause = "configuration changed (config-hash " + short_hash(h->second) + " -> " + short_hash(want_hash) + ")";
             std::vector<size_t> gone;
             for (auto& c : observed.containers) {
                 if (!std::binary_search(c.networks.begin(), c.networks.end(), n.name)) continue;
@@ -269,7 +270,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
         no.labels[labels::project] = project.name;
         no.labels[labels::network] = key;
         if (!opts.version.empty()) no.labels[labels::version] = opts.version;
-        no.labels[labels::config_hash] = network_config_hash(n);
+        no.labels[labels::config_hash] = want_hash;
         Op op;
         op.kind = OpKind::create_network;
         op.target = n.name;
@@ -280,6 +281,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
     }
     for (auto& [key, v] : project.volumes) {
         auto* seen = observed.volume(v.name);
+        const std::string want_hash = volume_config_hash(v);
         if (v.external) {
             if (!seen) problems.push_back("external volume \"" + v.name + "\" not found");
             continue;
@@ -293,10 +295,10 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
                 b.plan.warnings.push_back("volume \"" + v.name + "\" already exists but was created for project \"" + it->second +
                                           "\" (expected \"" + project.name + "\"). Use `external: true` to use an existing volume");
             else if (auto h = seen->labels.find(labels::config_hash);
-                     h != seen->labels.end() && h->second != volume_config_hash(v))
+                     h != seen->labels.end() && h->second != want_hash)
                 // Compose asks before recreating ("data will be lost"); berth does not ask, it refuses.
                 problems.push_back("volume \"" + v.name + "\" exists but doesn't match configuration in compose file (config-hash " +
-                                   short_hash(h->second) + " -> " + short_hash(volume_config_hash(v)) +
+                                   short_hash(h->second) + " -> " + short_hash(want_hash) +
                                    "); remove it to recreate it (its data will be lost): compose down -v, or volume rm " + v.name);
             continue;
         }
@@ -306,7 +308,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
         vo.labels = v.labels;
         vo.labels[labels::project] = project.name;
         vo.labels[labels::volume] = key;
-        vo.labels[labels::config_hash] = volume_config_hash(v);
+        vo.labels[labels::config_hash] = want_hash;
         if (!opts.version.empty()) vo.labels[labels::version] = opts.version;
         Op op;
         op.kind = OpKind::create_volume;
@@ -324,6 +326,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
         auto& svc = project.services.at(s);
         std::string ref = project.image_name(svc);
         bool present = observed.images.count(ref) != 0;
+        const std::string& policy = opts.pull.empty() ? svc.pull_policy : opts.pull;
         if (svc.build && (opts.build || !present) && svc.pull_policy != "never") {
             if (opts.no_build) {
                 if (!present) problems.push_back("service \"" + s + "\": image " + ref + " is missing and --no-build was given");
@@ -336,8 +339,7 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
             op.cause = present ? "--build" : "image not found (service \"" + s + "\" has a build section)";
             image_op[s] = b.add(std::move(op));
             rebuilt.insert(s);
-        } else if (!present || (opts.pull.empty() ? svc.pull_policy : opts.pull) == "always") {
-            std::string policy = opts.pull.empty() ? svc.pull_policy : opts.pull;
+        } else if (!present || policy == "always") {
             if (auto it = image_ref_op.find(ref); it != image_ref_op.end()) {
                 image_op[s] = it->second;
                 continue;
