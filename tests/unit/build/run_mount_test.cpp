@@ -105,6 +105,7 @@ TEST_CASE("build --secret") {
     ::unsetenv("BERTH_TEST_SECRET_UNSET");
     CHECK(parse_secret_flag("id=BERTH_TEST_SECRET_SET").env == "BERTH_TEST_SECRET_SET");
     CHECK(parse_secret_flag("id=BERTH_TEST_SECRET_UNSET").file == "BERTH_TEST_SECRET_UNSET");
+    ::unsetenv("BERTH_TEST_SECRET_SET");
     CHECK(parse_secret_flag("id=a,type=env").env == "a");
     CHECK_THAT(secret_error("src=/x"), Catch::Contains("an id is required"));
     CHECK_THAT(secret_error("id=a,src=/x,env=Y"), Catch::Contains("exclusive"));

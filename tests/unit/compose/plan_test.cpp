@@ -295,7 +295,10 @@ services:
     o.project = "demo";
     o.images["busybox"] = "sha256:bbbb";
     auto text = plan_up(p, o, {}).text();
-    CHECK(text.find("create container demo-shm-1") < text.find("create container demo-app-1"));
+    auto shm = text.find("create container demo-shm-1"), app = text.find("create container demo-app-1");
+    REQUIRE(shm != std::string::npos);
+    REQUIRE(app != std::string::npos);
+    CHECK(shm < app);
 }
 
 TEST_CASE("plan: missing images are pulled or built") {
