@@ -162,7 +162,7 @@ void add_login_command(CLI::App* parent) {
         if (has_p) std::cerr << "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n";
         auto domain = server_domain(o->server);
         auto ep = registry::endpoint_for(domain);
-        std::string shown = domain == "docker.io" ? registry::auth_key(domain) : domain;
+        std::string shown = registry::auth_key(domain);
 
         // No new credentials given: try the stored ones first, as Docker does.
         if (o->username.empty() && !has_p && !o->password_stdin) {
@@ -207,7 +207,7 @@ void add_logout_command(CLI::App* parent) {
     cmd->add_option("server", *server, "SERVER (default: Docker Hub)");
     cmd->callback([server] {
         auto domain = server_domain(*server);
-        std::string shown = domain == "docker.io" ? registry::auth_key(domain) : domain;
+        std::string shown = registry::auth_key(domain);
         if (!registry::erase_auth(domain)) {
             std::cout << "Not logged in to " << shown << "\n";
             return;

@@ -168,8 +168,6 @@ HelperRun run_helper(const std::string& helper, const char* verb, const std::str
     return r;
 }
 
-std::string helper_server(std::string_view domain) { return auth_key(domain); }
-
 }  // namespace
 
 std::optional<AuthEntry> load_auth(std::string_view domain) {
@@ -177,7 +175,7 @@ std::optional<AuthEntry> load_auth(std::string_view domain) {
     auto text = sys::read_file_if_exists(path);
     if (!text) return std::nullopt;
     if (auto helper = credential_helper(*text, domain); !helper.empty()) {
-        auto r = run_helper(helper, "get", helper_server(domain));
+        auto r = run_helper(helper, "get", auth_key(domain));
         if (!r.missing && r.status == 0) {
             auto j = json::parse(r.out, nullptr, false);
             if (!j.is_object())
@@ -201,7 +199,7 @@ void store_auth(std::string_view domain, const AuthEntry& entry) {
     auto text = sys::read_file_if_exists(path).value_or("");
     AuthEntry inline_entry = entry;
     if (auto helper = credential_helper(text, domain); !helper.empty()) {
-        json in = {{"ServerURL", helper_server(domain)}, {"Username", entry.username}, {"Secret", entry.password}};
+        json in = {{"ServerURL", auth_key(domain)}, {"Username", entry.username}, {"Secret", entry.password}};
         auto r = run_helper(helper, "store", in.dump());
         if (r.missing) throw_error(Errc::failed, "docker-credential-" + helper + " (named in " + path.string() + ") is not installed");
         if (r.status != 0)
@@ -219,7 +217,7 @@ bool erase_auth(std::string_view domain) {
     if (!text) return false;
     bool erased = false;
     if (auto helper = credential_helper(*text, domain); !helper.empty()) {
-        auto r = run_helper(helper, "erase", helper_server(domain));
+        auto r = run_helper(helper, "erase", auth_key(domain));
         erased = !r.missing && r.status == 0;
     }
     auto out = remove_auth(*text, domain, path.string());

@@ -142,8 +142,6 @@ private:
     std::chrono::steady_clock::time_point last_{};
 };
 
-std::string short_layer(const std::string& digest) { return images::short_id(digest); }
-
 }  // namespace
 
 PullResult pull(images::Store& store, const images::Reference& ref, const PullOptions& opts) {
@@ -199,7 +197,8 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
     }
 
     // An image the store already has is "up to date": no line per layer, as Docker.
-    bool have_image = store.find(sys::sha256_digest(config)).has_value();
+    const std::string config_id = sys::sha256_digest(config);
+    bool have_image = store.find(config_id).has_value();
     images::Ingest ingest(store);
     auto chains = images::chain_ids(cfg.diff_ids);
     std::vector<images::Ingest::LayerSpec> specs(m.layers.size());
@@ -214,10 +213,10 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
         s.parent_chain = i ? chains[i - 1] : "";
         if (auto l = ingest.existing_layer(s)) {
             layers[i] = *l;
-            if (!have_image) emit(short_layer(s.expected_blob), "Already exists");
+            if (!have_image) emit(images::short_id(s.expected_blob), "Already exists");
         } else {
             todo.push_back(i);
-            emit(short_layer(s.expected_blob), "Pulling fs layer");
+            emit(images::short_id(s.expected_blob), "Pulling fs layer");
         }
     }
 
@@ -231,7 +230,7 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
             if (k >= todo.size() || abort) return;
             size_t i = todo[k];
             const auto& d = m.layers[i];
-            std::string id = short_layer(d.digest);
+            std::string id = images::short_id(d.digest);
             try {
                 Request r;
                 r.target = "/v2/" + ref.path + "/blobs/" + d.digest;
@@ -269,7 +268,7 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
     ingest.add_blob(config);
     ingest.add_blob(man.bytes);
     images::Ingest::Record rec;
-    rec.id = sys::sha256_digest(config);
+    rec.id = config_id;
     rec.manifest = images::Descriptor{man.media_type, man.digest, std::int64_t(man.bytes.size())};
     images::Reference by_digest = ref;
     by_digest.tag.clear();
