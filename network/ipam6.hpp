@@ -28,6 +28,8 @@ struct Ip6 {
 // True when s looks like an IPv6 address or subnet (has a ':'), so the CLI can tell a second
 // --subnet/--gateway/--ip-range from the IPv4 one.
 inline bool is_ipv6_text(std::string_view s) { return s.find(':') != std::string_view::npos; }
+// A publish address that means every address of its family ("0.0.0.0" or "::").
+inline bool is_any_address(std::string_view ip) { return ip == "0.0.0.0" || ip == "::"; }
 
 struct Subnet6 {
     Ip6 base;  // host bits zero

@@ -33,12 +33,10 @@ std::optional<std::pair<std::uint16_t, std::uint16_t>> parse_range(std::string_v
 
 std::string q(const std::string& ifname) { return "\"" + ifname + "\""; }
 
-bool any_address(const std::string& ip) { return ip == "0.0.0.0" || ip == "::"; }
-
-std::string map_name(const PortMapping& p) { return any_address(p.host_ip) ? "pub_any" : "pub_addr"; }
+std::string map_name(const PortMapping& p) { return is_any_address(p.host_ip) ? "pub_any" : "pub_addr"; }
 
 std::string port_key(const PortMapping& p) {
-    std::string k = any_address(p.host_ip) ? "" : p.host_ip + " . ";
+    std::string k = is_any_address(p.host_ip) ? "" : p.host_ip + " . ";
     return k + p.proto + " . " + std::to_string(p.host_port);
 }
 

@@ -228,13 +228,11 @@ void save_last_ip(const store::Paths& paths, const std::string& net_id, const st
         sys::throw_errno("pwrite", (endpoints_dir(paths, net_id) / "last-ip").string());
 }
 
-bool is_any(const std::string& ip) { return ip == "0.0.0.0" || ip == "::"; }
-
 // Same protocol and port on the same address, or on the same family's wildcard.
 bool overlaps_port(const PortMapping& a, const PortMapping& b) {
     if (a.proto != b.proto || a.host_port != b.host_port) return false;
     if (a.host_ip == b.host_ip) return true;
-    return is_ipv6_text(a.host_ip) == is_ipv6_text(b.host_ip) && (is_any(a.host_ip) || is_any(b.host_ip));
+    return is_ipv6_text(a.host_ip) == is_ipv6_text(b.host_ip) && (is_any_address(a.host_ip) || is_any_address(b.host_ip));
 }
 
 std::vector<PortMapping> of_family(const std::vector<PortMapping>& v, bool v6) {

@@ -183,9 +183,7 @@ CacheMountLease::CacheMountLease(const std::filesystem::path& builder_dir, const
     if (!lock_) sys::throw_errno("open", lock_path.string());
     int op = m.sharing == "shared" ? LOCK_SH : LOCK_EX;
     if (m.sharing == "private") op |= LOCK_NB;
-    int r;
-    while ((r = ::flock(lock_.get(), op)) < 0 && errno == EINTR) {
-    }
+    int r = sys::retry_eintr([&] { return ::flock(lock_.get(), op); });
     if (r < 0 && errno == EWOULDBLOCK) {
         // private, and another step has it: a directory of this step's own.
         lock_.reset();
