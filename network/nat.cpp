@@ -110,11 +110,6 @@ PortSpec parse_publish(std::string_view spec_in) {
             p.host_ip = ip == "0.0.0.0" ? "" : ip;
         } else if (auto v6 = Ip6::parse(ip)) {
             p.host_ip = v6->str();
-            if (p.host_ip == "::1")
-                throw_error(Errc::unsupported,
-                            "publishing on [::1] is not supported: the kernel does not NAT IPv6 loopback traffic (IPv6 "
-                            "has no route_localnet) and berth has no userland proxy; publish on [::] or on one of the "
-                            "host's IPv6 addresses: " + spec);
         } else {
             return bad("invalid IP address: " + ip);
         }
@@ -150,10 +145,17 @@ std::string ruleset_text(const std::string& t, const std::string& family) {
     bool v6 = family == "ip6";
     std::string addr = v6 ? "ipv6_addr" : "ipv4_addr";
     std::string l3 = v6 ? "ip6" : "ip";
-    // IPv6 has no route_localnet: the kernel drops a reply whose destination is ::1 when it
-    // arrives on a bridge, so [::1] cannot be published by NAT (parse_publish refuses it, and
-    // the output chain leaves ::1 alone). The masquerade rule for loopback sources stays for the
-    // table's shape; nothing in the ip6 table matches it.
+    // Loopback publishing: the host's connection to 127.0.0.1 is DNAT'ed in output and
+    // masqueraded to the gateway as it leaves into the bridge (postrouting); the replies come
+    // back addressed to the gateway and are un-NAT'ed to 127.0.0.1, which the bridge's
+    // route_localnet lets the host accept. IPv6 has no such switch, and RFC 4291 forbids ::1
+    // on a wire: the kernel drops a packet addressed to ::1 that arrives on a bridge, which an
+    // un-NAT'ed reply is whenever br_netfilter runs the bridge's traffic through netfilter (a
+    // Docker host). So ::1 is never DNAT'ed (output returns first) and the container's shim
+    // listens on [::1] instead (listened_on_loopback6, engine/shim/proxy.hpp). The guard chain
+    // runs before conntrack and NAT, so it sees only packets that arrive from a bridge already
+    // addressed to loopback, which no reply is: a container crafting such frames must not
+    // reach the host's loopback services (CVE-2020-8558).
     std::string loopback = v6 ? "::1" : "127.0.0.0/8";
     return "table " + family + " " + t + " {\n"
            "\tset bridges { type ifname; }\n"
@@ -168,6 +170,10 @@ std::string ruleset_text(const std::string& t, const std::string& family) {
            "\t\tdnat " + l3 + " to " + l3 + " daddr . meta l4proto . th dport map @pub_addr\n"
            "\t\tdnat " + l3 + " to meta l4proto . th dport map @pub_any\n"
            "\t}\n"
+           "\tchain guard {\n"
+           "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+           "\t\tiifname @bridges " + l3 + " daddr " + loopback + " drop\n"
+           "\t}\n"
            "\tchain prerouting {\n"
            "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
            // A container's query to its gateway's embedded DNS is berth's, even when a container
@@ -177,8 +183,6 @@ std::string ruleset_text(const std::string& t, const std::string& family) {
            "\t}\n"
            "\tchain output {\n"
            "\t\ttype nat hook output priority -100; policy accept;\n"
-           // [::1] is never DNAT'ed (see above): a connection to it is refused at once rather
-           // than hanging on replies the kernel drops.
            + std::string(v6 ? "\t\tip6 daddr ::1 return\n" : "") +
            "\t\tfib daddr type local jump published\n"
            "\t}\n"
@@ -282,21 +286,27 @@ Nft& NatTable::nft() {
 bool NatTable::exists() { return nft().table_exists(family_, table_); }
 
 void NatTable::ensure() {
-    auto prerouting = nft().try_run("list chain " + family_ + " " + table_ + " prerouting");
+    // The guard chain is the newest part of the ruleset: a table that has it is current.
+    std::string base = family_ + " " + table_ + " ";
+    if (nft().try_run("list chain " + base + "guard")) return;
+    auto prerouting = nft().try_run("list chain " + base + "prerouting");
     if (!prerouting) {
         nft().run(ruleset_text(table_, family_), "creating nftables table " + family_ + " " + table_);
         return;
     }
-    // A table made by an older berth lacks the rule that keeps containers' DNS queries to their
-    // gateway away from a published port 53: its prerouting chain is rewritten in one transaction.
-    if (prerouting->find("@dns accept") == std::string::npos) {
-        std::string l3 = family_ == "ip6" ? "ip6" : "ip";
-        std::string chain = family_ + " " + table_ + " prerouting ";
-        nft().run("flush chain " + chain + "\n" + "add rule " + chain + "iifname . " + l3 +
-                      " daddr . meta l4proto . th dport @dns accept\n" + "add rule " + chain +
-                      "fib daddr type local jump published\n",
-                  "upgrading nftables table " + family_ + " " + table_);
-    }
+    // A table made by an older berth is brought up to date in one transaction: the rule that
+    // keeps containers' DNS queries to their gateway away from a published port 53, and the
+    // guard chain.
+    std::string l3 = family_ == "ip6" ? "ip6" : "ip";
+    std::string cmds;
+    if (prerouting->find("@dns accept") == std::string::npos)
+        cmds += "flush chain " + base + "prerouting\n" + "add rule " + base + "prerouting iifname . " + l3 +
+                " daddr . meta l4proto . th dport @dns accept\n" + "add rule " + base +
+                "prerouting fib daddr type local jump published\n";
+    cmds += "add chain " + base + "guard { type filter hook prerouting priority raw; policy accept; }\n" +
+            "add rule " + base + "guard iifname @bridges " + l3 + " daddr " +
+            (family_ == "ip6" ? "::1" : "127.0.0.0/8") + " drop\n";
+    nft().run(cmds, "upgrading nftables table " + family_ + " " + table_);
 }
 
 void NatTable::add_bridge(const BridgeRules& b) {
@@ -490,6 +500,18 @@ bool host_port_free(const std::string& host_ip, const std::string& proto, std::u
     std::string ip = host_ip.empty() ? "0.0.0.0" : host_ip;
     sys::throw_errno("bind", proto + " " + ip + ":" + std::to_string(port), err);
 }
+
+sys::unique_fd listen_loopback6(const std::string& proto, std::uint16_t port) {
+    int err = 0;
+    auto fd = bound_socket("::1", proto, port, err);
+    if (!fd && err == EADDRINUSE)
+        throw_error(Errc::conflict, "Bind for [::1]:" + std::to_string(port) + " failed: port is already allocated");
+    if (!fd) sys::throw_errno("bind", proto + " [::1]:" + std::to_string(port), err);
+    if (proto != "udp" && ::listen(fd.get(), SOMAXCONN) != 0) sys::throw_errno("listen", "[::1]:" + std::to_string(port));
+    return fd;
+}
+
+bool listened_on_loopback6(const PortMapping& m) { return m.host_ip == "::1" || m.host_ip == "::"; }
 
 std::uint16_t ephemeral_port(const std::string& host_ip, const std::string& proto) {
     int err = 0;

@@ -6,14 +6,18 @@
 // ports), so attaching or removing a container never rewrites or reorders a rule.
 //
 // Chains (see ruleset_text() for the exact rules):
+//   guard       filter/raw   packets arriving from a bridge already addressed to loopback
+//                            (127.0.0.0/8, ::1) are dropped: the bridges' route_localnet is
+//                            for NAT replies only (CVE-2020-8558)
 //   prerouting  nat/dstnat   a container's DNS query to its gateway (@dns) is left alone, even
 //                            when a container publishes port 53; then `fib daddr type local` ->
 //                            published ports (traffic from outside and from containers: hairpin)
-//   output      nat/-100     the same for the host's own traffic (127.0.0.1 and its addresses)
-//   postrouting nat/srcnat   masquerade: 127.0.0.0/8 sources leaving into a bridge (loopback
-//                            publish; the bridge gets route_localnet=1), DNAT'ed traffic from a
-//                            bridge's own subnet back into it (hairpin), egress of non-internal
-//                            subnets to anywhere but a berth bridge
+//   output      nat/-100     the same for the host's own traffic (127.0.0.1 and its addresses;
+//                            not ::1, which the shim serves: listened_on_loopback6())
+//   postrouting nat/srcnat   masquerade: 127.0.0.0/8 sources leaving into a bridge
+//                            (loopback publish; the bridge gets route_localnet=1), DNAT'ed
+//                            traffic from a bridge's own subnet back into it (hairpin), egress
+//                            of non-internal subnets to anywhere but a berth bridge
 //   forward     filter       established/related; same bridge; --internal bridges closed;
 //                            DNAT'ed new connections into bridges; different berth bridges
 //                            isolated; bridge egress; nothing else new into a bridge
@@ -31,6 +35,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sys/fd.hpp"
 
 struct nft_ctx;  // libnftables
 
@@ -141,6 +147,13 @@ bool host_port_free(const std::string& host_ip, const std::string& proto, std::u
 // is proc_net_holders(); host_port_holders() reads the files.
 std::vector<std::string> proc_net_holders(const std::string& text, bool v6, bool tcp, std::uint16_t port);
 std::vector<std::string> host_port_holders(const std::string& proto, std::uint16_t port);
+// The socket a container's shim serves [::1]:port with (engine/shim/proxy.hpp): bound, and
+// listening for tcp. Busy: Docker's "Bind for [::1]:P failed: port is already allocated".
+sys::unique_fd listen_loopback6(const std::string& proto, std::uint16_t port);
+// Whether the shim listens on [::1] for a mapping: for -p [::1]:… (which has no nft element)
+// and for the [::] twin of a plain -p (NAT'ed on every other IPv6 address). Kernel NAT cannot
+// deliver replies to ::1 through a bridge (see nat.cpp), so the output chain leaves ::1 alone.
+bool listened_on_loopback6(const PortMapping& m);
 // A port the kernel picks from net.ipv4.ip_local_port_range for a bind to host_ip:0.
 std::uint16_t ephemeral_port(const std::string& host_ip, const std::string& proto);
 

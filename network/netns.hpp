@@ -38,6 +38,13 @@ void in_netns(int netns_fd, const std::function<void()>& f);
 void write_sysctl(std::string_view key, std::string_view value);
 std::string read_sysctl(std::string_view key);
 
+// An unsolicited neighbour advertisement (RFC 4861 7.2.6, Override set) for an address just
+// added to ifname with the given MAC, sent to all nodes from the calling thread's namespace.
+// The host and the other containers on the bridge replace a MAC cached for an earlier holder
+// of the address (MACs follow the IPv4 address, and IPv6 addresses are reused on their own),
+// instead of sending into the void until neighbour discovery notices. Best effort.
+void advertise_ipv6(const std::string& ifname, const std::string& ip6, const std::string& mac);
+
 // True when both fds refer to the same namespace (same inode and device).
 bool same_netns(int a, int b);
 

@@ -237,8 +237,8 @@ bool overlaps_port(const PortMapping& a, const PortMapping& b) {
 
 std::vector<PortMapping> of_family(const std::vector<PortMapping>& v, bool v6) {
     std::vector<PortMapping> out;
-    for (const auto& p : v)
-        if (is_ipv6_text(p.container_ip) == v6) out.push_back(p);
+    for (const auto& p : v)  // [::1] is the shim's (listened_on_loopback6), not NAT
+        if (is_ipv6_text(p.container_ip) == v6 && p.host_ip != "::1") out.push_back(p);
     return out;
 }
 
@@ -331,13 +331,15 @@ namespace {
 
 // The container side of a dual-stack attachment: IPv6 on (a host whose default is
 // disable_ipv6=1 gives the netns's devices the same), the address without DAD (IPAM made it
-// unique on the bridge), and the default route unless an earlier network gave one.
+// unique on the bridge) and advertised (an earlier holder's MAC may be cached), and the
+// default route unless an earlier network gave one.
 void attach_ipv6(Netlink& inner, int netns_fd, const EndpointRecord& ep, const std::string& gateway6) {
     in_netns(netns_fd, [&] {
         std::string key = "net/ipv6/conf/" + ep.ifname + "/disable_ipv6";
         if (read_sysctl(key) != "0") write_sysctl(key, "0");
     });
     inner.add_address(ep.ifname, ep.ip6, ep.prefix6, true);
+    in_netns(netns_fd, [&] { advertise_ipv6(ep.ifname, ep.ip6, ep.mac); });
     for (const auto& r : inner.routes(AF_INET6))
         if (r.dst.empty() && r.prefix == 0 && r.table == RT_TABLE_MAIN && !r.gateway.empty()) return;
     inner.add_default_route(gateway6, ep.ifname);
@@ -846,11 +848,11 @@ std::vector<PortMapping> Manager::publish(const std::string& container_id, const
     if (!container_ip6.empty() && !Ip6::parse(container_ip6))
         throw_error(Errc::invalid, "invalid container IPv6 address: " + container_ip6);
     for (const auto& s : specs)
-        if (is_ipv6_text(s.host_ip) && container_ip6.empty())
+        if (is_ipv6_text(s.host_ip) && s.host_ip != "::1" && container_ip6.empty())
             throw_error(Errc::unsupported,
                         "cannot publish on IPv6 address " + s.host_ip +
-                            ": the container has no IPv6 address (its network was not created with --ipv6), and "
-                            "berth has no userland proxy to carry IPv6 connections to an IPv4 address");
+                            ": the container has no IPv6 address (its network was not created with --ipv6); "
+                            "kernel NAT does not carry IPv6 connections to an IPv4 address");
     auto l = lock();
     auto all = load_ports(paths_);
     std::vector<PortMapping> taken;
@@ -898,7 +900,8 @@ std::vector<PortMapping> Manager::publish(const std::string& container_id, const
         int count = s.container_end - s.container_start + 1;
         bool pick_from_range = s.host_start && (s.host_end - s.host_start) != (s.container_end - s.container_start);
         for (int i = 0; i < count; ++i) {
-            PortMapping m{hip, 0, s.proto, v6 ? container_ip6 : container_ip,
+            // [::1] is relayed by the shim, to the IPv4 address when the container has no IPv6.
+            PortMapping m{hip, 0, s.proto, v6 && !container_ip6.empty() ? container_ip6 : container_ip,
                           static_cast<std::uint16_t>(s.container_start + i)};
             if (pick_from_range) {
                 // A host range for one container port: the first port in it that is free.

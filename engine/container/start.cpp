@@ -42,6 +42,8 @@ namespace berth::container {
 
 namespace {
 
+constexpr int kFirstProxyFd = 5;  // the shim's fds: 3 start socket, 4 netns, 5… [::1] ports
+
 std::string host_resolv_conf() { return sys::read_file_if_exists("/etc/resolv.conf").value_or(""); }
 
 std::string host_hostname() {
@@ -321,8 +323,13 @@ PreparedRun Engine::prepare_run(const Container& c) {
         if (!specs.empty()) {
             auto mapped = networks().publish(c.id, own_ips.front(), specs, first_ip6);
             run.published = true;
-            for (auto& m : mapped)
+            for (auto& m : mapped) {
                 ns.ports.push_back({std::to_string(m.container_port) + "/" + m.proto, m.host_ip, std::to_string(m.host_port)});
+                if (!network::listened_on_loopback6(m)) continue;
+                run.proxy_fds.push_back(network::listen_loopback6(m.proto, m.host_port));
+                s.proxies.push_back({kFirstProxyFd + static_cast<int>(run.proxy_fds.size()) - 1, m.proto,
+                                     m.container_ip, m.container_port});
+            }
         }
     }
     share_namespaces(records_, c, rundir, s);
@@ -482,11 +489,12 @@ PreparedRun Engine::prepare_run(const Container& c) {
 
 namespace {
 
-// Starts berth-shim detached with fd 3 = our socket and fd 4 = the network namespace. The shim
+// Starts berth-shim detached with fd 3 = our socket, fd 4 = the network namespace and fds 5…
+// the [::1] published ports' sockets (spec.proxies names them). The shim
 // forks itself off and its first process exits (berth-shim's main), so it is nobody's child but
 // init's; posix_spawn (clone with CLONE_VM|CLONE_VFORK) spares copying this process's page
 // tables, which a fork of the client (26 shared libraries, compose's threads) would.
-sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
+sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd, const std::vector<sys::unique_fd>& proxy_fds) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) sys::throw_errno("socketpair");
     sys::unique_fd ours(sv[0]), theirs(sv[1]);
@@ -499,6 +507,12 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
     if (netns_fd >= 0) {
         n_fd.reset(::fcntl(netns_fd, F_DUPFD_CLOEXEC, 10));
         if (!n_fd) sys::throw_errno("fcntl(F_DUPFD_CLOEXEC)");
+    }
+    std::vector<sys::unique_fd> p_fds;
+    for (auto& fd : proxy_fds) {
+        // Above every target, so no dup2 below clobbers a source not yet copied.
+        p_fds.emplace_back(::fcntl(fd.get(), F_DUPFD_CLOEXEC, kFirstProxyFd + 10 + static_cast<int>(proxy_fds.size())));
+        if (!p_fds.back()) sys::throw_errno("fcntl(F_DUPFD_CLOEXEC)");
     }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -517,7 +531,10 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd) {
     ::posix_spawn_file_actions_adddup2(&fa, 0, 2);
     ::posix_spawn_file_actions_adddup2(&fa, s_fd.get(), 3);
     if (n_fd) ::posix_spawn_file_actions_adddup2(&fa, n_fd.get(), 4);
-    ::posix_spawn_file_actions_addclosefrom_np(&fa, n_fd ? 5 : 4);
+    for (size_t i = 0; i < p_fds.size(); ++i)
+        ::posix_spawn_file_actions_adddup2(&fa, p_fds[i].get(), kFirstProxyFd + static_cast<int>(i));
+    ::posix_spawn_file_actions_addclosefrom_np(&fa, p_fds.empty() ? (n_fd ? 5 : 4)
+                                                                  : kFirstProxyFd + static_cast<int>(p_fds.size()));
     sigset_t none;
     sigemptyset(&none);
     ::posix_spawnattr_setsigmask(&attr, &none);
@@ -563,7 +580,8 @@ int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
                     throw;
                 }
                 try {
-                    sock = spawn_shim((records_.run_dir(c.id) / "spec.json").string(), run.netns ? run.netns.get() : -1);
+                    sock = spawn_shim((records_.run_dir(c.id) / "spec.json").string(), run.netns ? run.netns.get() : -1,
+                                      run.proxy_fds);
                     if (opts.attach) {
                         auto flags = static_cast<unsigned char>(attach_flags(opts) | runtime::kClaimCleanup);
                         runtime::write_frame(sock.get(), 'A', std::string(1, static_cast<char>(flags)));

@@ -17,6 +17,7 @@ struct PreparedRun {
     std::vector<std::string> attached;
     bool published = false;
     bool cgroup_made = false;
+    std::vector<sys::unique_fd> proxy_fds;  // [::1] ports for the shim: fds 5, 6, … there
 };
 
 std::vector<int> container_caps(const HostConfig& hc);

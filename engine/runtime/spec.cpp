@@ -148,6 +148,12 @@ std::string to_json(const Spec& s) {
               {"lock_path", s.lock_path},
               {"seccomp_path", s.seccomp_path},
               {"exit_command", s.exit_command}};
+    if (!s.proxies.empty()) {
+        json proxies = json::array();
+        for (auto& p : s.proxies)
+            proxies.push_back({{"fd", p.fd}, {"proto", p.proto}, {"target", p.target}, {"port", p.port}});
+        j["proxies"] = proxies;
+    }
     if (s.health)
         j["health"] = {{"test", s.health->test},
                        {"interval_ns", s.health->interval_ns},
@@ -227,6 +233,8 @@ Spec spec_from_json(const std::string& text) {
         s.lock_path = j.value("lock_path", "");
         s.seccomp_path = j.value("seccomp_path", "");
         s.exit_command = j.value("exit_command", std::vector<std::string>{});
+        for (auto& p : j.value("proxies", json::array()))
+            s.proxies.push_back({p.value("fd", -1), p.value("proto", "tcp"), p.value("target", ""), p.value("port", 0)});
         return s;
     } catch (const json::exception& e) {
         throw Error(Errc::corrupt, std::string("runtime spec: ") + e.what());

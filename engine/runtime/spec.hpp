@@ -45,6 +45,16 @@ struct Device {
     unsigned mode = 0666;
 };
 
+// A port published on the host's IPv6 loopback, which kernel NAT cannot carry (see
+// network/nat.cpp): the shim accepts on `fd` (bound and, for tcp, listening; handed over by
+// the CLI at this number) and relays to target:port (engine/shim/proxy.hpp).
+struct LoopbackProxy {
+    int fd = -1;
+    std::string proto;   // tcp or udp
+    std::string target;  // the container's address
+    int port = 0;        // the container's port
+};
+
 // The process to run: the container's main process, an exec, or a health check.
 struct Process {
     std::vector<std::string> args;  // argv; args[0] is looked up in PATH inside the container
@@ -135,6 +145,7 @@ struct Spec {
     std::string lock_path;         // <run>/containers/<id>/shim.lock, held by the shim while alive
     std::string seccomp_path;      // compiled BPF program, if process.seccomp
     std::vector<std::string> exit_command;  // run when the container stops for good (cleanup)
+    std::vector<LoopbackProxy> proxies;     // [::1] published ports
 };
 
 std::string to_json(const Spec&);

@@ -21,6 +21,7 @@
 #include "runtime/exec.hpp"
 #include "runtime/pty.hpp"
 #include "shim/json_log.hpp"
+#include "shim/proxy.hpp"
 #include "store/state.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
@@ -68,7 +69,10 @@ void set_nonblock(int fd) {
 class Supervisor {
 public:
     Supervisor(runtime::Spec spec, int start_fd, int netns_fd)
-        : spec_(std::move(spec)), netns_fd_(netns_fd), log_(spec_.log_path, spec_.log_max_size, spec_.log_max_file) {
+        : spec_(std::move(spec)),
+          netns_fd_(netns_fd),
+          log_(spec_.log_path, spec_.log_max_size, spec_.log_max_file),
+          proxy_(spec_.proxies) {
         auto c = std::make_unique<Client>();
         c->fd.reset(start_fd);
         c->start_client = true;
@@ -114,6 +118,7 @@ private:
     runtime::Spec spec_;
     int netns_fd_;
     JsonLog log_;
+    Proxy proxy_;  // [::1] published ports
     store::State state_;
     std::string seccomp_bpf_;
     std::string self_exe_;
@@ -369,6 +374,7 @@ void Supervisor::finalize() {
     state_.pid = 0;
     write_state();
     listen_.reset();
+    proxy_ = Proxy();  // the [::1] ports are free before the cleanup unpublishes them
     ::unlink(spec_.socket_path.c_str());
     // Let go of the lock before the cleanup, which checks that no shim is alive.
     lock_.reset();
@@ -742,15 +748,20 @@ int Supervisor::run() {
         for (auto& c : clients_)
             if (c->fd) add(c->fd.get(), static_cast<short>(POLLIN | (c->out.empty() ? 0 : POLLOUT)), kClient, c.get());
 
+        size_t proxy_at = pfds.size();
+        proxy_.add_fds(pfds);
+
         int timeout = -1;
-        if (auto d = next_deadline()) {
+        auto d = next_deadline();
+        if (auto p = proxy_.next_deadline(); p && (!d || p < d)) d = p;
+        if (d) {
             auto now = sys::monotonic_ns();
             timeout = d <= now ? 0 : static_cast<int>((d - now) / kMs + 1);
         }
         int n = ::poll(pfds.data(), pfds.size(), timeout);
         if (n < 0 && errno != EINTR) sys::throw_errno("poll");
 
-        for (size_t i = 0; n > 0 && i < pfds.size(); ++i) {
+        for (size_t i = 0; n > 0 && i < proxy_at; ++i) {
             if (!pfds[i].revents) continue;
             auto [kind, client] = who[i];
             switch (kind) {
@@ -838,6 +849,8 @@ int Supervisor::run() {
             if (done_) break;
         }
         if (done_) break;
+        if (n > 0) proxy_.on_poll(pfds.data() + proxy_at, pfds.size() - proxy_at);
+        proxy_.on_timers(sys::monotonic_ns());
         // Every output pipe closed after the exit: the run is over now, not at the deadline.
         if (exited_ && drain_until_ && out_fd_ < 0 && err_fd_ < 0) handle_exit();
         on_timers();

@@ -55,14 +55,15 @@ TEST_CASE("bad publish specs are refused in Docker's words") {
     CHECK(message_of("[fd00::g]:8080:80") == "invalid IP address: fd00::g");
     CHECK(message_of("8080:-80") == "invalid containerPort: -80");
     CHECK(message_of("+80") == "invalid containerPort: +80");
-    // The kernel cannot NAT IPv6 loopback traffic, and berth has no userland proxy.
-    try {
-        parse_publish("[::1]:8080:80");
-        FAIL("[::1] accepted");
-    } catch (const Error& e) {
-        CHECK(e.kind() == Errc::unsupported);
-        CHECK(std::string(e.what()).find("publish on [::] or on one of the host's IPv6 addresses") != std::string::npos);
-    }
+    CHECK(parse_publish("[::1]:8080:80") == P("::1", 8080, 8080, 80, 80));
+}
+
+TEST_CASE("[::1] is listened on by the shim for -p [::1]:… and for the [::] twin of a plain -p") {
+    CHECK(listened_on_loopback6({"::1", 8080, "tcp", "10.0.0.2", 80}));
+    CHECK(listened_on_loopback6({"::", 8080, "udp", "fd00::2", 80}));
+    CHECK_FALSE(listened_on_loopback6({"0.0.0.0", 8080, "tcp", "10.0.0.2", 80}));
+    CHECK_FALSE(listened_on_loopback6({"127.0.0.1", 8080, "tcp", "10.0.0.2", 80}));
+    CHECK_FALSE(listened_on_loopback6({"fd00::1", 8080, "tcp", "fd00::2", 80}));
 }
 
 TEST_CASE("publish_all (-P) maps every exposed port to an ephemeral host port") {
@@ -88,6 +89,10 @@ TEST_CASE("the table's ruleset is fixed text") {
         "\tchain published {\n"
         "\t\tdnat ip to ip daddr . meta l4proto . th dport map @pub_addr\n"
         "\t\tdnat ip to meta l4proto . th dport map @pub_any\n"
+        "\t}\n"
+        "\tchain guard {\n"
+        "\t\ttype filter hook prerouting priority raw; policy accept;\n"
+        "\t\tiifname @bridges ip daddr 127.0.0.0/8 drop\n"
         "\t}\n"
         "\tchain prerouting {\n"
         "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
@@ -127,13 +132,14 @@ TEST_CASE("the table's ruleset is fixed text") {
     CHECK(ruleset_text("berth-1234abcd", "ip") == golden);
 }
 
-TEST_CASE("the ip6 table has the same shape over IPv6 addresses, and leaves [::1] alone") {
+TEST_CASE("the ip6 table has the same shape over IPv6 addresses, and leaves [::1] to the shim") {
     auto t = ruleset_text("berth", "ip6");
     CHECK(t.rfind("table ip6 berth {\n", 0) == 0);
     CHECK(t.find("ipv4_addr") == std::string::npos);
     CHECK(t.find("\tmap pub_addr { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }\n") !=
           std::string::npos);
     CHECK(t.find("\t\tdnat ip6 to ip6 daddr . meta l4proto . th dport map @pub_addr\n") != std::string::npos);
+    CHECK(t.find("\t\tiifname @bridges ip6 daddr ::1 drop\n") != std::string::npos);
     CHECK(t.find("\t\tip6 daddr ::1 return\n\t\tfib daddr type local jump published\n") != std::string::npos);
     CHECK(t.find("\t\tip6 saddr @egress_subnets oifname != @bridges masquerade\n") != std::string::npos);
     // The same rules otherwise: strip the family words and the ::1 rule, and the texts agree.
