@@ -7,6 +7,7 @@
 
 #include "build/build.hpp"
 #include "cli/image_pull.hpp"
+#include "cli/progress.hpp"
 #include "compose/transform.hpp"
 #include "sys/error.hpp"
 #include "sys/strings.hpp"
@@ -55,11 +56,6 @@ std::vector<ProjectContainer> project_containers(container::Engine& e, const Com
     }
     std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.c.name < b.c.name; });
     return out;
-}
-
-std::function<void(const std::string&)> progress_printer() {
-    if (compose_flags().progress == "quiet") return {};
-    return [](const std::string& line) { std::cerr << line << "\n" << std::flush; };
 }
 
 std::string short_name(const std::string& project, const std::string& name) {
@@ -120,27 +116,30 @@ void build_service(Context& ctx, const compose::Project& project, const compose:
 namespace berth::cli {
 
 bool use_color() {
-    auto& a = compose_flags().ansi;
-    if (a == "never") return false;
+    auto a = ansi_mode();
+    const char* no_color = std::getenv("NO_COLOR");
+    if (a == "never" || (no_color && *no_color)) return false;
     if (a == "always") return true;
-    return ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    return ::isatty(STDOUT_FILENO);
+}
+
+std::string log_prefix(const std::string& name, size_t width, size_t index, bool color) {
+    static const char* colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
+    std::string prefix = name;
+    if (prefix.size() < width) prefix.resize(width, ' ');
+    prefix += "  | ";
+    return color ? std::string("\033[") + colors[index % 10] + "m" + prefix + "\033[0m" : prefix;
 }
 
 void stream_logs(const store::Paths& paths, const std::string& project, const std::vector<ProjectContainer>& cs,
                  const container::LogOptions& opts, const LogStyle& style,
                  const std::function<void(const ProjectContainer&)>& on_end) {
-    static const char* colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
-    size_t width = 0;
+    size_t width = style.min_width;
     for (auto& pc : cs) width = std::max(width, short_name(project, pc.c.name).size());
     std::mutex mu;
     auto one = [&](const ProjectContainer& pc, size_t index) {
         std::string prefix;
-        if (style.prefix) {
-            std::string n = short_name(project, pc.c.name);
-            n.resize(width, ' ');
-            prefix = n + "  | ";
-            if (style.color) prefix = std::string("\033[") + colors[index % 10] + "m" + prefix + "\033[0m";
-        }
+        if (style.prefix) prefix = log_prefix(short_name(project, pc.c.name), width, index, style.color);
         container::Engine e(paths);
         try {
             e.logs(pc.c.id, opts, [&](int stream, std::int64_t t, std::string_view line) {
