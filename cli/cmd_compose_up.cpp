@@ -186,6 +186,7 @@ void run_up(Context& ctx, UpFlags& f) {
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
     } catch (...) {
         progress->finish();
+        if (hook_out) hook_out->release();
         if (interrupted) stop_stack();
         end_waiter();
         throw;
@@ -202,6 +203,7 @@ void run_up(Context& ctx, UpFlags& f) {
     std::vector<std::string> names;
     for (auto& pc : cs) names.push_back(short_name(project.name, pc.c.name));
     std::cout << "Attaching to " << str::join(names, ", ") << "\n" << std::flush;
+    if (hook_out) hook_out->release();
     logs_phase = true;
     if (interrupted) stop_stack();
     container::LogOptions lo;

@@ -18,7 +18,19 @@ void HookOutput::print(const std::string& container, const std::string& line) {
     name += " ->";
     std::lock_guard<std::mutex> g(mu_);
     width_ = std::max(width_, name.size());
+    if (held_) {
+        pending_.push_back({name, line, index});
+        return;
+    }
     std::cout << log_prefix(name, width_, index, color_) << line << "\n" << std::flush;
+}
+
+void HookOutput::release() {
+    std::lock_guard<std::mutex> g(mu_);
+    held_ = false;
+    for (auto& h : pending_) std::cout << log_prefix(h.name, width_, h.index, color_) << h.line << "\n";
+    std::cout << std::flush;
+    pending_.clear();
 }
 
 size_t HookOutput::width() const {

@@ -14,7 +14,10 @@ public:
     // names: the short names ("web-1") of the containers whose logs will be shown, in the order
     // stream_logs colours them.
     HookOutput(std::string project, std::vector<std::string> names, bool color);
+    // Lines are held until release(): they come while the progress display is drawn, and
+    // Compose shows them with the logs, after "Attaching to".
     void print(const std::string& container, const std::string& line);
+    void release();
     // The width log prefixes need from now on (LogStyle::min_width).
     size_t width() const;
 
@@ -23,6 +26,12 @@ private:
     std::vector<std::string> names_;
     bool color_;
     size_t width_ = 0;
+    bool held_ = true;
+    struct Held {
+        std::string name, line;
+        size_t index;
+    };
+    std::vector<Held> pending_;
     mutable std::mutex mu_;
 };
 

@@ -102,6 +102,7 @@ out=$(h up 2>/dev/null) || fail "attached up: $out"
 assert_contains "$out" "job-1 ->  | hook-says-hi" "hook stdout under the container's name with ->"
 assert_contains "$out" "job-1 ->  | hook-on-stderr" "hook stderr too"
 assert_contains "$out" "job-1     | main-done" "the logs padded to the hook prefix's width"
+[[ "$out" == *"Attaching to job-1"*"job-1 ->  | hook-says-hi"* ]] || fail "hook output comes with the logs: $out"
 h down -t 1 >/dev/null 2>&1
 out=$(h up -d 2>&1) || fail "up -d: $out"
 assert_not_contains "$out" "hook-says-hi" "detached: hook output not shown (as Compose)"
