@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sstream>
+#include <thread>
 
 #include "cli/progress.hpp"
 #include "sys/error.hpp"
@@ -163,4 +164,28 @@ TEST_CASE("progress mode as Compose selects it") {
     CHECK_THROWS_WITH(resolve_progress_mode("plain", "always", true), Catch::Contains("ANSI support is forced"));
     CHECK_THROWS_WITH(resolve_progress_mode("fancy", "auto", true), Catch::Contains("unsupported --progress value \"fancy\""));
     CHECK_THROWS_WITH(resolve_progress_mode("", "sometimes", true), Catch::Contains("--ansi"));
+}
+
+TEST_CASE("tty progress takes events from several threads while its own thread draws") {
+    std::ostringstream out;
+    berth::cli::TtyProgressOptions o;
+    o.color = false;
+    o.width = [] { return 60; };
+    auto w = berth::cli::tty_progress(out, o);  // animated: a thread redraws every 100 ms
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&w, t] {
+            for (int i = 0; i < 50; ++i) {
+                std::string id = "Container p-" + std::to_string(t) + "-" + std::to_string(i);
+                w->event(ProgressEvent::of(id, "Creating"));
+                w->event(ProgressEvent::of(id, "Created"));
+            }
+        });
+    for (auto& t : threads) t.join();
+    w->finish();
+    std::string s = out.str();
+    auto last = s.rfind("[+] Running");
+    REQUIRE(last != std::string::npos);
+    CHECK(s.compare(last, 23, "[+] Running 200/200\033[K\n") == 0);
+    CHECK(s.find("Container p-3-49  Created", last) != std::string::npos);
 }
