@@ -95,7 +95,7 @@ void build_service(Context& ctx, const compose::Project& project, const compose:
     bo.labels[compose::labels::service] = svc.name;
     bo.no_cache = flags.no_cache || b.no_cache.value_or(false);
     if (!b.network.empty()) bo.network = b.network;
-    bool quiet = flags.quiet || compose_flags().progress == "quiet";
+    bool quiet = flags.quiet || progress_quiet();
     if (!quiet) bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
     container::Engine engine(ctx.paths());
     bo.pull = flags.pull || b.pull.value_or(false);

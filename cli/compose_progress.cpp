@@ -21,10 +21,24 @@ bool progress_color() {
     return ansi_mode() != "never" && !(no_color && *no_color);
 }
 
-std::unique_ptr<ProgressWriter> make_progress(const std::string& title, bool quiet) {
+namespace {
+
+std::string progress_flag() {
     std::string progress = compose_flags().progress;
     if (progress.empty())
         if (const char* v = std::getenv("COMPOSE_PROGRESS")) progress = v;
+    return progress;
+}
+
+}  // namespace
+
+bool progress_quiet() {
+    auto p = progress_flag();
+    return p == "quiet" || p == "none";
+}
+
+std::unique_ptr<ProgressWriter> make_progress(const std::string& title, bool quiet) {
+    std::string progress = progress_flag();
     const char* to_stdout = std::getenv("COMPOSE_STATUS_STDOUT");
     bool on_stdout = to_stdout && (std::string(to_stdout) == "1" || std::string(to_stdout) == "true");
     std::ostream& out = on_stdout ? std::cout : std::cerr;

@@ -59,6 +59,8 @@ ProgressMode resolve_progress_mode(const std::string& progress, const std::strin
 std::string ansi_mode();
 // Whether the progress display uses colour: not with --ansi never or NO_COLOR set.
 bool progress_color();
+// --progress quiet (or COMPOSE_PROGRESS=quiet): builds print nothing either.
+bool progress_quiet();
 
 // The writer the compose global flags select, on stderr (stdout with COMPOSE_STATUS_STDOUT).
 // quiet forces the quiet writer whatever the flags (a command's own -q).
