@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cli/compose_ops.hpp"
+#include "cli/progress.hpp"
 #include "compose/graph.hpp"
 #include "sys/error.hpp"
 #include "sys/strings.hpp"
@@ -36,7 +37,7 @@ void run_build(Context& ctx, const BuildFlags& f) {
     else if (f.with_deps) wanted = graph.with_dependencies(wanted);
     std::set<std::string> want(wanted.begin(), wanted.end());
 
-    auto progress = f.quiet ? std::function<void(const std::string&)>() : progress_printer();
+    ProgressScope progress("Building", f.quiet);
     for (auto& level : graph.levels()) {
         for (auto& s : level) {
             if (!want.count(s)) continue;
@@ -47,9 +48,14 @@ void run_build(Context& ctx, const BuildFlags& f) {
                 std::cout << "build " << image << " (service \"" << s << "\")\n";
                 continue;
             }
-            if (progress) progress(" Service " + s + "  Building");
-            build_service(ctx, project, svc, image, sf);
-            if (progress) progress(" Service " + s + "  Built");
+            progress.say("Service " + s, "Building");
+            try {
+                build_service(ctx, project, svc, image, sf);
+            } catch (...) {
+                progress.say("Service " + s, "Error");
+                throw;
+            }
+            progress.say("Service " + s, "Built");
         }
     }
 }

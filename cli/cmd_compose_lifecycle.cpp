@@ -6,6 +6,7 @@
 
 #include "cli/compose_ops.hpp"
 #include "cli/image_pull.hpp"
+#include "cli/progress.hpp"
 #include "compose/graph.hpp"
 #include "container/parse.hpp"
 #include "runtime/container_init.hpp"
@@ -34,27 +35,30 @@ std::vector<ProjectContainer> ordered(container::Engine& e, const ComposeTarget&
 }
 
 // hooks: the service's lifecycle hooks run with fn, pre_stop before it, post_start after it.
-void each(Context& ctx, const std::vector<std::string>& services, bool reverse, const char* doing, const char* done,
-          const std::function<bool(const ProjectContainer&)>& applies,
+// title: the progress block's ("[+] Stopping 2/2").
+void each(Context& ctx, const std::vector<std::string>& services, bool reverse, const char* title, const char* doing,
+          const char* done, const std::function<bool(const ProjectContainer&)>& applies,
           const std::function<void(container::Engine&, const ProjectContainer&)>& fn,
           std::optional<compose::HookPhase> hooks = std::nullopt) {
     auto target = load_target(services);
     container::Engine e(ctx.paths());
-    auto progress = progress_printer();
+    ProgressScope progress(title);
     std::vector<std::string> errors;
     for (auto& pc : ordered(e, target, services, reverse)) {
         if (!applies(pc)) continue;
-        if (progress) progress(" Container " + pc.c.name + "  " + doing);
+        progress.say("Container " + pc.c.name, doing);
         try {
             const compose::Service* svc = hooks && target.project ? target.project->find_service(pc.service) : nullptr;
             if (svc && *hooks == compose::HookPhase::pre_stop) compose::run_hooks(e, *svc, pc.c.id, *hooks);
             fn(e, pc);
             if (svc && *hooks == compose::HookPhase::post_start) compose::run_hooks(e, *svc, pc.c.id, *hooks);
-            if (progress) progress(" Container " + pc.c.name + "  " + done);
+            progress.say("Container " + pc.c.name, done);
         } catch (const std::exception& ex) {
+            progress.say("Container " + pc.c.name, "Error");
             errors.push_back("service \"" + pc.service + "\": " + ex.what());
         }
     }
+    progress->finish();
     if (!errors.empty()) throw Error(Errc::failed, str::join(errors, "\n"));
 }
 
@@ -131,7 +135,8 @@ void run_run(Context& ctx, CLI::App* cmd, const RunFlags& f) {
         uo.services = deps;
         auto plan = compose::plan_up(project, observed, uo);
         compose::ExecOptions eo;
-        eo.progress = progress_printer();
+        ProgressScope progress("Running");
+        eo.progress = progress->sink();
         compose::ExecHooks hooks;
         hooks.pull = [&ctx](const std::string& image) { pull_quietly(ctx.paths(), image); };
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
@@ -144,7 +149,8 @@ void run_run(Context& ctx, CLI::App* cmd, const RunFlags& f) {
         auto plan = compose::plan_up(project, observed, uo);
         std::erase_if(plan.ops, [](auto& op) { return op.kind != compose::OpKind::create_network && op.kind != compose::OpKind::create_volume; });
         compose::ExecOptions eo;
-        eo.progress = progress_printer();
+        ProgressScope progress("Running");
+        eo.progress = progress->sink();
         compose::execute(ctx.paths(), &project, plan, eo);
     }
 
@@ -229,7 +235,7 @@ Registrar reg(64, {"compose"}, [](CLI::App& app, Context& ctx) {
     auto* st = group->add_subcommand("start", "Start services");
     st->add_option("service", start_s, "Services");
     st->callback([&ctx, running] {
-        each(ctx, start_s, false, "Starting", "Started", [&](auto& pc) { return !running(pc); },
+        each(ctx, start_s, false, "Running", "Starting", "Started", [&](auto& pc) { return !running(pc); },
              [](auto& e, auto& pc) { e.start(pc.c.id); }, compose::HookPhase::post_start);
     });
 
@@ -239,7 +245,7 @@ Registrar reg(64, {"compose"}, [](CLI::App& app, Context& ctx) {
     sp->add_option("-t,--timeout", stop_t, "Specify a shutdown timeout in seconds");
     sp->add_option("service", stop_s, "Services");
     sp->callback([&ctx, running] {
-        each(ctx, stop_s, true, "Stopping", "Stopped", running, [](auto& e, auto& pc) {
+        each(ctx, stop_s, true, "Stopping", "Stopping", "Stopped", running, [](auto& e, auto& pc) {
             e.stop(pc.c.id, stop_t >= 0 ? std::optional<int>(stop_t) : std::nullopt);
         }, compose::HookPhase::pre_stop);
     });
@@ -252,7 +258,7 @@ Registrar reg(64, {"compose"}, [](CLI::App& app, Context& ctx) {
     rs->add_flag("--no-deps", restart_no_deps, "Don't restart dependent services");
     rs->add_option("service", restart_s, "Services");
     rs->callback([&ctx, any] {
-        each(ctx, restart_s, false, "Restarting", "Started", any, [](auto& e, auto& pc) {
+        each(ctx, restart_s, false, "Restarting", "Restarting", "Started", any, [](auto& e, auto& pc) {
             e.restart(pc.c.id, restart_t >= 0 ? std::optional<int>(restart_t) : std::nullopt);
         }, compose::HookPhase::post_start);
     });
@@ -267,20 +273,20 @@ Registrar reg(64, {"compose"}, [](CLI::App& app, Context& ctx) {
     kl->callback([&ctx, running] {
         auto sig = container::parse_signal(kill_sig);
         if (!sig) throw Error(Errc::invalid, "invalid signal: " + kill_sig);
-        each(ctx, kill_s, true, "Killing", "Killed", running, [s = *sig](auto& e, auto& pc) { e.kill(pc.c.id, s); });
+        each(ctx, kill_s, true, "Killing", "Killing", "Killed", running, [s = *sig](auto& e, auto& pc) { e.kill(pc.c.id, s); });
     });
 
     static std::vector<std::string> pause_s, unpause_s;
     auto* pa = group->add_subcommand("pause", "Pause services");
     pa->add_option("service", pause_s, "Services");
     pa->callback([&ctx] {
-        each(ctx, pause_s, false, "Pausing", "Paused", [](auto& pc) { return pc.st.status == "running"; },
+        each(ctx, pause_s, false, "Pausing", "Pausing", "Paused", [](auto& pc) { return pc.st.status == "running"; },
              [](auto& e, auto& pc) { e.pause(pc.c.id); });
     });
     auto* up = group->add_subcommand("unpause", "Unpause services");
     up->add_option("service", unpause_s, "Services");
     up->callback([&ctx] {
-        each(ctx, unpause_s, false, "Unpausing", "Unpaused", [](auto& pc) { return pc.st.status == "paused"; },
+        each(ctx, unpause_s, false, "Unpausing", "Unpausing", "Unpaused", [](auto& pc) { return pc.st.status == "paused"; },
              [](auto& e, auto& pc) { e.unpause(pc.c.id); });
     });
 
@@ -311,16 +317,16 @@ Registrar reg(64, {"compose"}, [](CLI::App& app, Context& ctx) {
             std::getline(std::cin, answer);
             if (answer != "y" && answer != "Y") return;
         }
-        auto progress = progress_printer();
+        ProgressScope progress("Removing");
         for (auto& pc : victims) {
             if (pc.st.running()) {
-                if (progress) progress(" Container " + pc.c.name + "  Stopping");
+                progress.say("Container " + pc.c.name, "Stopping");
                 e.stop(pc.c.id);
-                if (progress) progress(" Container " + pc.c.name + "  Stopped");
+                progress.say("Container " + pc.c.name, "Stopped");
             }
-            if (progress) progress(" Container " + pc.c.name + "  Removing");
+            progress.say("Container " + pc.c.name, "Removing");
             e.remove(pc.c.id, true, rm_volumes);
-            if (progress) progress(" Container " + pc.c.name + "  Removed");
+            progress.say("Container " + pc.c.name, "Removed");
         }
     });
 
@@ -352,7 +358,8 @@ Registrar reg(64, {"compose"}, [](CLI::App& app, Context& ctx) {
             compose::DownOptions o;
             auto observed = compose::observe(ctx.paths(), target.name, target.get());
             compose::ExecOptions eo;
-            eo.progress = progress_printer();
+            ProgressScope progress("Running");
+            eo.progress = progress->sink();
             compose::execute(ctx.paths(), target.get(), compose::plan_down(target.get(), observed, o), eo);
         }
         if (code != 0) throw Exit{code};

@@ -9,6 +9,7 @@
 
 #include "cli/compose_ops.hpp"
 #include "cli/image_pull.hpp"
+#include "cli/progress.hpp"
 #include "compose/graph.hpp"
 #include "images/reference.hpp"
 #include "registry/push.hpp"
@@ -60,8 +61,13 @@ std::vector<std::string> targeted(const compose::Project& p, const std::vector<s
     return deps ? compose::Graph(p).with_dependencies(services) : services;
 }
 
-void say(const std::string& line) {
-    if (auto out = progress_printer()) out(line);
+// Compose's pull and push events: the service's name and a text ("web Pulling").
+ProgressEvent job_event(const Job& j, const std::string& text) {
+    ProgressEvent e;
+    e.id = j.service;
+    e.text = text;
+    e.state = ProgressEvent::state_of(text);
+    return e;
 }
 
 void run_pull(Context& ctx, const std::vector<std::string>& services, bool quiet, bool ignore_failures,
@@ -84,19 +90,21 @@ void run_pull(Context& ctx, const std::vector<std::string>& services, bool quiet
         if (!seen.insert(svc.image).second) continue;
         jobs.push_back(Job{s, svc.image, svc.build.has_value()});
     }
+    ProgressScope progress("Pulling", quiet);
     auto failures = run_jobs(jobs, [&](const Job& j) {
-        if (!quiet) say(" " + j.service + " Pulling");
+        progress->event(job_event(j, "Pulling"));
         try {
             PullDisplay how;
             how.quiet = true;
             how.print_reference = false;
             pull_image(store, j.image, how);
         } catch (...) {
-            if (!quiet) say(" " + j.service + " Error");
+            progress->event(job_event(j, "Error"));
             throw;
         }
-        if (!quiet) say(" " + j.service + " Pulled");
+        progress->event(job_event(j, "Pulled"));
     });
+    progress->finish();
     // A service that can be built is only warned about (Compose builds it at up).
     std::vector<std::string> fatal;
     for (auto& f : failures) {
@@ -123,11 +131,18 @@ void run_push(Context& ctx, const std::vector<std::string>& services, bool quiet
         if (svc.image.empty() || !seen.insert(svc.image).second) continue;
         jobs.push_back(Job{s, svc.image, svc.build.has_value()});
     }
+    ProgressScope progress("Pushing", quiet);
     auto failures = run_jobs(jobs, [&](const Job& j) {
-        if (!quiet) say(" " + j.service + " Pushing");
-        registry::push(store, images::parse_reference(j.image), registry::PushOptions{});
-        if (!quiet) say(" " + j.service + " Pushed");
+        progress->event(job_event(j, "Pushing"));
+        try {
+            registry::push(store, images::parse_reference(j.image), registry::PushOptions{});
+        } catch (...) {
+            progress->event(job_event(j, "Error"));
+            throw;
+        }
+        progress->event(job_event(j, "Pushed"));
     });
+    progress->finish();
     if (failures.empty()) return;
     if (ignore_failures) {
         for (auto& f : failures) std::cerr << "WARNING: " << f << "\n";

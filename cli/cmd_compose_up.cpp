@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "cli/compose_ops.hpp"
+#include "cli/hook_output.hpp"
+#include "cli/progress.hpp"
 #include "cli/image_pull.hpp"
 #include "compose/executor.hpp"
 #include "compose/graph.hpp"
@@ -69,27 +71,27 @@ void stop_all(const store::Paths& paths, const ComposeTarget& t, std::optional<i
     container::Engine e(paths);
     auto cs = project_containers(e, t, {});
     std::vector<std::thread> threads;
-    auto progress = progress_printer();
+    ProgressScope progress("Stopping");
+    std::vector<std::string> errors;
     std::mutex mu;
     for (auto& pc : cs) {
         if (!pc.st.running()) continue;
         threads.emplace_back([&, id = pc.c.id, name = pc.c.name] {
             try {
                 container::Engine e2(paths);
-                {
-                    std::lock_guard<std::mutex> g(mu);
-                    if (progress) progress(" Container " + name + "  Stopping");
-                }
+                progress.say("Container " + name, "Stopping");
                 e2.stop(id, timeout);
-                std::lock_guard<std::mutex> g(mu);
-                if (progress) progress(" Container " + name + "  Stopped");
+                progress.say("Container " + name, "Stopped");
             } catch (const std::exception& ex) {
+                progress.say("Container " + name, "Error");
                 std::lock_guard<std::mutex> g(mu);
-                std::cerr << name << ": " << ex.what() << "\n";
+                errors.push_back(name + ": " + ex.what());
             }
         });
     }
     for (auto& th : threads) th.join();
+    progress->finish();
+    for (auto& err : errors) std::cerr << err << "\n";
 }
 
 void run_up(Context& ctx, UpFlags& f) {
@@ -160,8 +162,21 @@ void run_up(Context& ctx, UpFlags& f) {
     compose::ExecOptions eo;
     eo.parallel = compose_flags().parallel;
     if (f.wait_timeout > 0) eo.wait_timeout_ns = static_cast<std::int64_t>(f.wait_timeout) * 1'000'000'000;
-    eo.progress = progress_printer();
+    ProgressScope progress("Running");
+    eo.progress = progress->sink();
     eo.cancel = &interrupted;
+    // Attached, the hooks' output is shown as Compose shows it, under "<container> ->".
+    std::optional<HookOutput> hook_out;
+    if (attached) {
+        std::set<std::string> names;
+        for (auto& c : observed.containers)
+            if (!c.oneoff) names.insert(short_name(project.name, c.name));
+        for (auto& op : plan.ops)
+            if (op.kind == compose::OpKind::create_container || op.kind == compose::OpKind::recreate_container)
+                names.insert(short_name(project.name, op.target));
+        hook_out.emplace(project.name, std::vector<std::string>(names.begin(), names.end()), !f.no_color && use_color());
+        eo.hook_output = [&hook_out](const std::string& c, const std::string& line) { hook_out->print(c, line); };
+    }
     // Image hooks: `build:` services go through engine/build (berth build), missing images are
     // pulled (engine/registry) as the executor reaches them, several at once.
     compose::ExecHooks hooks;
@@ -170,10 +185,13 @@ void run_up(Context& ctx, UpFlags& f) {
     try {
         compose::execute(ctx.paths(), &project, plan, eo, hooks);
     } catch (...) {
+        progress->finish();
+        if (hook_out) hook_out->release();
         if (interrupted) stop_stack();
         end_waiter();
         throw;
     }
+    progress->finish();
     if (!attached) return;
 
     // Attached: prefixed logs of the targeted services until they all stop.
@@ -185,6 +203,7 @@ void run_up(Context& ctx, UpFlags& f) {
     std::vector<std::string> names;
     for (auto& pc : cs) names.push_back(short_name(project.name, pc.c.name));
     std::cout << "Attaching to " << str::join(names, ", ") << "\n" << std::flush;
+    if (hook_out) hook_out->release();
     logs_phase = true;
     if (interrupted) stop_stack();
     container::LogOptions lo;
@@ -193,6 +212,7 @@ void run_up(Context& ctx, UpFlags& f) {
     style.prefix = !f.no_log_prefix;
     style.timestamps = f.timestamps;
     style.color = !f.no_color && use_color();
+    if (hook_out) style.min_width = hook_out->width();
     // One-shot services others wait for (service_completed_successfully) end by design: their
     // successful exit does not abort the stack.
     std::set<std::string> one_shots;
@@ -243,7 +263,8 @@ void run_down(Context& ctx, const DownFlags& f) {
     for (auto& w : plan.warnings) std::cerr << "WARN[0000] " << w << "\n";
     compose::ExecOptions eo;
     eo.parallel = compose_flags().parallel;
-    eo.progress = progress_printer();
+    ProgressScope progress("Running");
+    eo.progress = progress->sink();
     compose::execute(ctx.paths(), target.get(), plan, eo);
 }
 

@@ -7,6 +7,7 @@
 
 #include "build/build.hpp"
 #include "cli/image_pull.hpp"
+#include "cli/progress.hpp"
 #include "compose/transform.hpp"
 #include "sys/error.hpp"
 #include "sys/strings.hpp"
@@ -57,11 +58,6 @@ std::vector<ProjectContainer> project_containers(container::Engine& e, const Com
     return out;
 }
 
-std::function<void(const std::string&)> progress_printer() {
-    if (compose_flags().progress == "quiet") return {};
-    return [](const std::string& line) { std::cerr << line << "\n" << std::flush; };
-}
-
 std::string short_name(const std::string& project, const std::string& name) {
     if (name.rfind(project + "-", 0) == 0) return name.substr(project.size() + 1);
     return name;
@@ -99,7 +95,7 @@ void build_service(Context& ctx, const compose::Project& project, const compose:
     bo.labels[compose::labels::service] = svc.name;
     bo.no_cache = flags.no_cache || b.no_cache.value_or(false);
     if (!b.network.empty()) bo.network = b.network;
-    bool quiet = flags.quiet || compose_flags().progress == "quiet";
+    bool quiet = flags.quiet || progress_quiet();
     if (!quiet) bo.progress = [](std::string_view line) { std::cerr << line << "\n" << std::flush; };
     container::Engine engine(ctx.paths());
     bo.pull = flags.pull || b.pull.value_or(false);
@@ -120,27 +116,30 @@ void build_service(Context& ctx, const compose::Project& project, const compose:
 namespace berth::cli {
 
 bool use_color() {
-    auto& a = compose_flags().ansi;
-    if (a == "never") return false;
+    auto a = ansi_mode();
+    const char* no_color = std::getenv("NO_COLOR");
+    if (a == "never" || (no_color && *no_color)) return false;
     if (a == "always") return true;
-    return ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    return ::isatty(STDOUT_FILENO);
+}
+
+std::string log_prefix(const std::string& name, size_t width, size_t index, bool color) {
+    static const char* colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
+    std::string prefix = name;
+    if (prefix.size() < width) prefix.resize(width, ' ');
+    prefix += "  | ";
+    return color ? std::string("\033[") + colors[index % 10] + "m" + prefix + "\033[0m" : prefix;
 }
 
 void stream_logs(const store::Paths& paths, const std::string& project, const std::vector<ProjectContainer>& cs,
                  const container::LogOptions& opts, const LogStyle& style,
                  const std::function<void(const ProjectContainer&)>& on_end) {
-    static const char* colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
-    size_t width = 0;
+    size_t width = style.min_width;
     for (auto& pc : cs) width = std::max(width, short_name(project, pc.c.name).size());
     std::mutex mu;
     auto one = [&](const ProjectContainer& pc, size_t index) {
         std::string prefix;
-        if (style.prefix) {
-            std::string n = short_name(project, pc.c.name);
-            n.resize(width, ' ');
-            prefix = n + "  | ";
-            if (style.color) prefix = std::string("\033[") + colors[index % 10] + "m" + prefix + "\033[0m";
-        }
+        if (style.prefix) prefix = log_prefix(short_name(project, pc.c.name), width, index, style.color);
         container::Engine e(paths);
         try {
             e.logs(pc.c.id, opts, [&](int stream, std::int64_t t, std::string_view line) {

@@ -33,9 +33,6 @@ struct ProjectContainer {
 std::vector<ProjectContainer> project_containers(container::Engine& e, const ComposeTarget& t,
                                                  const std::vector<std::string>& services, bool oneoff = false);
 
-// Progress lines to stderr unless --progress quiet.
-std::function<void(const std::string&)> progress_printer();
-
 // The container name without "<project>-" (Compose's log prefix, "web-1").
 std::string short_name(const std::string& project, const std::string& container_name);
 
@@ -61,7 +58,11 @@ struct LogStyle {
     bool prefix = true;
     bool timestamps = false;
     bool color = false;
+    size_t min_width = 0;  // names are padded to at least this (hook output's "web-1 ->" was wider)
 };
+
+// A log line's prefix, "<name padded to width>  | ", in the index'th colour when color.
+std::string log_prefix(const std::string& name, size_t width, size_t index, bool color);
 
 // Prints the containers' logs prefixed with "<service>-<n>  | " (padded to the widest name).
 // With opts.follow each container is followed in its own thread until it stops for good, and

@@ -1,20 +1,25 @@
 // observe() and execute(): the only parts of compose/ that touch the engine.
 #include "compose/executor.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "compose/service_refs.hpp"
 #include "container/engine.hpp"
 #include "images/store.hpp"
 #include "network/network.hpp"
 #include "sys/error.hpp"
+#include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
@@ -139,7 +144,34 @@ void inject_file_objects(container::Engine& e, const store::Paths& paths, const 
 
 }  // namespace
 
-void run_hooks(container::Engine& e, const Service& svc, const std::string& container, HookPhase phase) {
+namespace {
+
+// Reads fd until EOF and hands each line to fn. A hook may leave a background process holding
+// the pipe open: once `ended` is set (the hook's process is gone), a quiet 100 ms ends it too.
+void read_lines(int fd, const std::atomic<bool>& ended, const std::function<void(const std::string&)>& fn) {
+    std::string buf;
+    char chunk[4096];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        int r = ::poll(&p, 1, 100);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r < 0 || ended) break;
+            continue;
+        }
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        buf.append(chunk, size_t(n));
+        for (size_t nl; (nl = buf.find('\n')) != std::string::npos; buf.erase(0, nl + 1)) fn(buf.substr(0, nl));
+    }
+    if (!buf.empty()) fn(buf);
+}
+
+}  // namespace
+
+void run_hooks(container::Engine& e, const Service& svc, const std::string& container, HookPhase phase,
+               const std::function<void(const std::string& line)>& output) {
     bool post = phase == HookPhase::post_start;
     const auto& hooks = post ? svc.post_start : svc.pre_stop;
     if (hooks.empty() || (!post && !e.records().state(e.records().get(container).id).running())) return;
@@ -151,9 +183,34 @@ void run_hooks(container::Engine& e, const Service& svc, const std::string& cont
         r.working_dir = h.working_dir;
         r.privileged = h.privileged;
         r.interactive = false;
-        int code = e.exec(container, r);
+        // The hook's stdout and stderr, one pipe as Compose merges them; its last line goes into
+        // the error when it fails (Compose 5.5.1 does the same).
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) < 0) sys::throw_errno("pipe2", "hook output");
+        sys::unique_fd rd(fds[0]), wr(fds[1]);
+        r.out_fd = r.err_fd = wr.get();
+        std::atomic<bool> ended{false};
+        std::string last;
+        std::thread reader([&] {
+            read_lines(rd.get(), ended, [&](const std::string& line) {
+                if (!line.empty()) last = line;
+                if (output) output(line);
+            });
+        });
+        int code = -1;
+        std::exception_ptr failed;
+        try {
+            code = e.exec(container, r);
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        wr.reset();
+        ended = true;
+        reader.join();
+        if (failed) std::rethrow_exception(failed);
         if (code != 0)
-            throw Error(Errc::failed, std::string(post ? "post_start" : "pre_stop") + " hook exited with status " + std::to_string(code));
+            throw Error(Errc::failed, std::string(post ? "post_start" : "pre_stop") + " hook exited with status " + std::to_string(code) +
+                                          (last.empty() ? "" : ": " + last));
     }
 }
 
@@ -169,7 +226,14 @@ struct Runner {
     void say(const std::string& what, const std::string& name, const std::string& status) {
         if (!opts.progress) return;
         std::lock_guard<std::mutex> g(out_mu);
-        opts.progress(" " + what + " " + name + "  " + status);
+        opts.progress(ProgressEvent::of(what + " " + name, status));
+    }
+    void hooks_of(container::Engine& e, const Op& op, const std::string& container, HookPhase phase) {
+        auto* svc = service_of(op);
+        if (!svc) return;
+        std::function<void(const std::string&)> out;
+        if (opts.hook_output) out = [&](const std::string& line) { opts.hook_output(op.target, line); };
+        run_hooks(e, *svc, container, phase, out);
     }
     bool cancelled() const { return opts.cancel && opts.cancel->load(); }
 
@@ -227,11 +291,24 @@ struct Runner {
         return project && !op.service.empty() ? project->find_service(op.service) : nullptr;
     }
 
+    // The create request with its config-hash label over the containers the service's
+    // namespace and volume references join now (compose/service_refs.hpp).
+    container::CreateRequest labelled(container::Engine& e, const Op& op) const {
+        auto req = *op.request;
+        auto* svc = service_of(op);
+        if (!svc || !hash_resolves_refs(*svc)) return req;
+        req.labels[labels::config_hash] = service_config_hash(*svc, [&](const std::string& parent) {
+            auto c = e.records().find_by_name(project->container_name(parent, 1));
+            return c ? c->id : std::string();
+        });
+        return req;
+    }
+
     void stop_and_remove(container::Engine& e, const Op& op, bool volumes) {
         auto st = e.records().state(op.container_id);
         if (st.running()) {
             say("Container", op.target, "Stopping");
-            if (auto* svc = service_of(op)) run_hooks(e, *svc, op.container_id, HookPhase::pre_stop);
+            hooks_of(e, op, op.container_id, HookPhase::pre_stop);
             e.stop(op.container_id, op.timeout);
             say("Container", op.target, "Stopped");
         }
@@ -272,7 +349,7 @@ struct Runner {
             case OpKind::create_container: {
                 container::Engine e(paths);
                 say("Container", op.target, "Creating");
-                auto c = e.create(*op.request);
+                auto c = e.create(labelled(e, op));
                 if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Created");
                 return;
@@ -282,11 +359,11 @@ struct Runner {
                 say("Container", op.target, "Recreate");
                 auto st = e.records().state(op.container_id);
                 if (st.running()) {
-                    if (auto* svc = service_of(op)) run_hooks(e, *svc, op.container_id, HookPhase::pre_stop);
+                    hooks_of(e, op, op.container_id, HookPhase::pre_stop);
                     e.stop(op.container_id, op.timeout);
                 }
                 e.remove(op.container_id, true, op.remove_volumes);
-                auto c = e.create(*op.request);
+                auto c = e.create(labelled(e, op));
                 if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Recreated");
                 return;
@@ -295,7 +372,7 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Starting");
                 e.start(op.target);
-                if (auto* svc = service_of(op)) run_hooks(e, *svc, op.target, HookPhase::post_start);
+                hooks_of(e, op, op.target, HookPhase::post_start);
                 say("Container", op.target, "Started");
                 return;
             }
@@ -303,7 +380,7 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Restarting");
                 e.restart(op.target, op.timeout);
-                if (auto* svc = service_of(op)) run_hooks(e, *svc, op.target, HookPhase::post_start);
+                hooks_of(e, op, op.target, HookPhase::post_start);
                 say("Container", op.target, "Started");
                 return;
             }
@@ -334,6 +411,22 @@ struct Runner {
                 say("Image", op.target, "Removed");
                 return;
             }
+        }
+    }
+
+    // The failed op's line turns to "Error" (wait_service names no one resource: its error is
+    // reported at the end only).
+    void say_failed(const Op& op) {
+        switch (op.kind) {
+            case OpKind::create_network:
+            case OpKind::remove_network: say("Network", op.target, "Error"); return;
+            case OpKind::create_volume: say("Volume", "\"" + op.target + "\"", "Error"); return;
+            case OpKind::remove_volume: say("Volume", op.target, "Error"); return;
+            case OpKind::build_image:
+            case OpKind::pull_image:
+            case OpKind::remove_image: say("Image", op.target, "Error"); return;
+            case OpKind::wait_service: return;
+            default: say("Container", op.target, "Error"); return;
         }
     }
 
@@ -415,6 +508,7 @@ void execute(const store::Paths& paths, const Project* project, const Plan& plan
                 runner.run(op);
             } catch (const std::exception& e) {
                 error = e.what();
+                runner.say_failed(op);
             }
             lk.lock();
             --in_flight;

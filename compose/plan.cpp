@@ -6,6 +6,7 @@
 #include <set>
 
 #include "compose/graph.hpp"
+#include "compose/service_refs.hpp"
 #include "network/ipam6.hpp"
 #include "sys/error.hpp"
 #include "sys/sha256.hpp"
@@ -376,7 +377,14 @@ Plan plan_up(const Project& project, const Observed& observed, const UpOptions& 
             if (!svc.container_name.empty() && want > 1)
                 problems.push_back("service \"" + s + "\": container_name \"" + svc.container_name +
                                    "\" cannot be used with more than one replica");
-            std::string hash = service_config_hash(svc);
+            // Shared namespaces and volumes are hashed with the containers they join (as the
+            // executor labels them at create): a parent replaced since is seen here.
+            std::string hash = service_config_hash(svc, [&](const std::string& parent) {
+                std::string want = project.container_name(parent, 1);
+                for (auto& c : observed.containers)
+                    if (c.name == want && !dropped.count(c.id)) return c.id;
+                return std::string();
+            });
             std::string image_id;
             if (auto it = observed.images.find(project.image_name(svc)); it != observed.images.end() && !rebuilt.count(s))
                 image_id = it->second;

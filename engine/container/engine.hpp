@@ -100,6 +100,7 @@ struct ExecRequest {
     std::vector<std::string> env;
     std::string user, working_dir;
     bool tty = false, interactive = false, detach = false, privileged = false;
+    int out_fd = -1, err_fd = -1;  // attached without a tty: where the output goes (-1: our stdout/stderr)
 };
 
 class Engine {

@@ -116,8 +116,8 @@ int Engine::exec(const std::string& id_or_name, const ExecRequest& req) {
     }
     if (!req.tty) {
         io.in = req.interactive ? STDIN_FILENO : -1;
-        io.out = STDOUT_FILENO;
-        io.err = STDERR_FILENO;
+        io.out = req.out_fd >= 0 ? req.out_fd : STDOUT_FILENO;
+        io.err = req.err_fd >= 0 ? req.err_fd : STDERR_FILENO;
         auto started = runtime::exec_in_container(target, p, io);
         return wait_child(started.pid);
     }

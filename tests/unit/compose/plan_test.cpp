@@ -3,6 +3,7 @@
 
 #include "compose/loader.hpp"
 #include "compose/plan.hpp"
+#include "compose/service_refs.hpp"
 #include "sys/error.hpp"
 
 using namespace berth;
@@ -62,7 +63,8 @@ Observed converged(const Project& p) {
         c.name = p.container_name(svc, 1);
         c.service = name;
         c.number = 1;
-        c.config_hash = service_config_hash(svc);
+        // labelled as the executor labels them: references to other services resolved
+        c.config_hash = service_config_hash(svc, [&](const std::string& parent) { return parent + "-id"; });
         c.image_label = "sha256:bbbb";
         c.status = "running";
         c.networks = {"demo_default"};
@@ -231,6 +233,41 @@ services:
     REQUIRE(plan.ops[3].request);
     CHECK(plan.ops[3].request->host.network_mode == "container:demo-vpn-1");
     CHECK(plan.ops[3].request->networks.empty());
+}
+
+TEST_CASE("plan: the config hash is over service:x resolved to x's container, as Compose's") {
+    auto p = load(R"(
+services:
+  vpn:
+    image: busybox
+  app:
+    image: busybox
+    network_mode: service:vpn
+    volumes_from: ["vpn:ro"]
+)");
+    auto& app = p.services.at("app");
+    auto to = [](std::string id) { return [id](const std::string&) { return id; }; };
+    CHECK(service_config_hash(app, to("vpn-id")) != service_config_hash(app));
+    CHECK(service_config_hash(app, to("vpn-id")) != service_config_hash(app, to("other-id")));
+    // the same as a service written with the container's id (convergence.go resolveServiceReferences)
+    auto written = app;
+    written.network_mode = "container:vpn-id";
+    written.volumes_from = {"vpn-id"};
+    CHECK(service_config_hash(app, to("vpn-id")) == service_config_hash(written));
+    // unresolved (no container): hashed as written
+    CHECK(service_config_hash(app, to("")) == service_config_hash(app));
+    auto vpn_only = p.services.at("vpn");
+    CHECK(service_config_hash(vpn_only, to("x")) == service_config_hash(vpn_only));
+
+    auto o = converged(p);
+    CHECK(plan_up(p, o, {}).ops.empty());  // labelled with vpn's current container: kept
+    // vpn's container was replaced by an earlier run that left app alone: app joins a dead
+    // namespace, and its hash says so
+    for (auto& c : o.containers)
+        if (c.service == "vpn") c.id = "vpn-new-id";
+    auto text = plan_up(p, o, {}).text();
+    CHECK(text.find("recreate container demo-app-1: configuration changed") != std::string::npos);
+    CHECK(text.find("container demo-vpn-1") == std::string::npos);  // vpn itself is kept
 }
 
 TEST_CASE("plan: problems are reported at once before anything is done") {
