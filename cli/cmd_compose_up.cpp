@@ -13,6 +13,7 @@
 #include "cli/image_pull.hpp"
 #include "compose/executor.hpp"
 #include "compose/graph.hpp"
+#include "network/dns.hpp"
 #include "sys/error.hpp"
 #include "sys/strings.hpp"
 
@@ -244,6 +245,8 @@ void run_down(Context& ctx, const DownFlags& f) {
     compose::ExecOptions eo;
     eo.parallel = compose_flags().parallel;
     eo.progress = progress_printer();
+    // The removed containers' names stop answering together, once, before down returns.
+    network::DnsNotifyBatch dns_batch(ctx.paths());
     compose::execute(ctx.paths(), target.get(), plan, eo);
 }
 
