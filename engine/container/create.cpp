@@ -275,6 +275,25 @@ Container Engine::create(const CreateRequest& req) {
     c.mac_address = req.mac_address;
     check_namespace_modes(records_, hc, req.hostname);
 
+    // The record's directory is nobody's until a config.json appears in it (Records::list skips
+    // it), so its dirs are made before the names lock is taken: each is an inode allocation that
+    // the other creates of a compose up would otherwise wait for. Removed again on any failure.
+    auto dir = records_.dir(c.id);
+    struct DirGuard {
+        std::filesystem::path dir;
+        bool keep = false;
+        ~DirGuard() {
+            if (keep) return;
+            try {
+                sys::remove_tree(dir);
+            } catch (...) {
+            }
+        }
+    } dir_guard{dir};
+    sys::mkdirs(dir / "upper", 0755);
+    sys::mkdirs(dir / "work", 0700);
+    sys::mkdirs(dir / "merged", 0755);
+
     // The name, chosen and written under the names lock so two creates cannot take the same one.
     std::optional<sys::FileLock> names(records_.lock_names());
     if (req.name.empty()) {
@@ -321,11 +340,7 @@ Container Engine::create(const CreateRequest& req) {
         throw;
     }
 
-    auto dir = records_.dir(c.id);
     try {
-        sys::mkdirs(dir / "upper", 0755);
-        sys::mkdirs(dir / "work", 0700);
-        sys::mkdirs(dir / "merged", 0755);
         // No state.json yet: a missing one reads as "created" (store::read_state), and the
         // first start's shim writes it; that spares a file and an fsync per container.
         // The record is renamed into place under the names lock (that is what takes the name)
@@ -336,10 +351,10 @@ Container Engine::create(const CreateRequest& req) {
         names.reset();
         sync_file(dir / "config.json");
     } catch (...) {
-        sys::remove_tree(dir);
         undo_volumes();
-        throw;
+        throw;  // dir_guard removes the record's directory
     }
+    dir_guard.keep = true;
     return c;
 }
 
