@@ -15,6 +15,7 @@
 #include "cli/image_pull.hpp"
 #include "compose/executor.hpp"
 #include "compose/graph.hpp"
+#include "network/dns.hpp"
 #include "sys/error.hpp"
 #include "sys/strings.hpp"
 
@@ -265,6 +266,8 @@ void run_down(Context& ctx, const DownFlags& f) {
     eo.parallel = compose_flags().parallel;
     ProgressScope progress("Running");
     eo.progress = progress->sink();
+    // The removed containers' names stop answering together, once, before down returns.
+    network::DnsNotifyBatch dns_batch(ctx.paths());
     compose::execute(ctx.paths(), target.get(), plan, eo);
 }
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -222,6 +223,20 @@ struct Runner {
     const ExecOptions& opts;
     const ExecHooks& hooks;
     std::mutex out_mu;
+    // The IDs of the containers this run created, by name: the ops after a create name its
+    // container, and a lookup by ID reads one record where one by name reads them all.
+    std::mutex ids_mu;
+    std::map<std::string, std::string> created_ids;
+
+    void created(const container::Container& c) {
+        std::lock_guard<std::mutex> g(ids_mu);
+        created_ids[c.name] = c.id;
+    }
+    std::string id_or_name(const std::string& name) {
+        std::lock_guard<std::mutex> g(ids_mu);
+        auto it = created_ids.find(name);
+        return it == created_ids.end() ? name : it->second;
+    }
 
     void say(const std::string& what, const std::string& name, const std::string& status) {
         if (!opts.progress) return;
@@ -350,6 +365,7 @@ struct Runner {
                 container::Engine e(paths);
                 say("Container", op.target, "Creating");
                 auto c = e.create(labelled(e, op));
+                created(c);
                 if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Created");
                 return;
@@ -364,6 +380,7 @@ struct Runner {
                 }
                 e.remove(op.container_id, true, op.remove_volumes);
                 auto c = e.create(labelled(e, op));
+                created(c);
                 if (auto* svc = service_of(op)) inject_file_objects(e, paths, *project, *svc, c.id);
                 say("Container", op.target, "Recreated");
                 return;
@@ -371,8 +388,9 @@ struct Runner {
             case OpKind::start_container: {
                 container::Engine e(paths);
                 say("Container", op.target, "Starting");
-                e.start(op.target);
-                hooks_of(e, op, op.target, HookPhase::post_start);
+                auto id = id_or_name(op.target);
+                e.start(id);
+                hooks_of(e, op, id, HookPhase::post_start);
                 say("Container", op.target, "Started");
                 return;
             }
@@ -460,7 +478,7 @@ void execute(const store::Paths& paths, const Project* project, const Plan& plan
     if (!problems.empty()) throw Error(Errc::not_found, str::join(problems, "\n"));
     if (plan.ops.empty()) return;
 
-    Runner runner{paths, project, opts, hooks, {}};
+    Runner runner{paths, project, opts, hooks, {}, {}, {}};
     enum State { pending, running, done, failed, skipped };
     std::vector<State> state(plan.ops.size(), pending);
     std::vector<std::string> failures;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "network/dns_names.hpp"
@@ -144,7 +145,21 @@ bool dns_server_running(const store::Paths& paths) {
     sys::throw_errno("flock", lock_path(paths).string());
 }
 
-bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout) {
+namespace {
+
+struct Deferred {
+    std::mutex mu;
+    int depth = 0;
+    std::filesystem::path run;  // the root whose notifies are deferred
+    bool owed = false;
+};
+
+Deferred& deferred() {
+    static Deferred d;
+    return d;
+}
+
+bool send_reload(const store::Paths& paths, std::chrono::milliseconds timeout) {
     try {
         auto fd = sys::try_connect_unix(control_path(paths).string());
         if (!fd) return false;
@@ -166,11 +181,52 @@ bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds time
     }
 }
 
+}  // namespace
+
+bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout) {
+    {
+        auto& d = deferred();
+        std::lock_guard<std::mutex> g(d.mu);
+        if (d.depth > 0 && d.run == paths.run) {
+            d.owed = true;
+            return true;
+        }
+    }
+    return send_reload(paths, timeout);
+}
+
+DnsNotifyBatch::DnsNotifyBatch(const store::Paths& paths) : paths_(paths) {
+    auto& d = deferred();
+    std::lock_guard<std::mutex> g(d.mu);
+    if (d.depth++ == 0) {
+        d.run = paths.run;
+        d.owed = false;
+    }
+}
+
+DnsNotifyBatch::~DnsNotifyBatch() {
+    auto& d = deferred();
+    bool send = false;
+    {
+        std::lock_guard<std::mutex> g(d.mu);
+        if (--d.depth == 0) {
+            send = d.owed;
+            d.owed = false;
+            d.run.clear();
+        }
+    }
+    try {
+        if (send && dns_server_running(paths_)) send_reload(paths_, std::chrono::milliseconds(1000));
+    } catch (const std::exception&) {
+        // No server to tell (its lock cannot be tested): it re-reads the store by itself.
+    }
+}
+
 void ensure_dns_server(const store::Paths& paths, const DnsLaunch& launch) {
     sys::mkdirs(dns_run_dir(paths), 0700);
     for (int tries = 0; tries < 2; ++tries) {
         if (dns_server_running(paths)) {
-            notify_dns_server(paths, launch.ready_timeout);
+            send_reload(paths, launch.ready_timeout);
             return;
         }
         if (spawn(paths, launch)) return;

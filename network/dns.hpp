@@ -22,8 +22,8 @@
 //      forwards that container's other names there instead of the host's resolvers);
 //   5. after detach (container gone for good), notify_dns_server(paths), so the name stops
 //      answering at once (the server also sees the store change by itself, see below).
-// Do not call these while holding the network store's lock: the server takes that lock to read
-// the store, so the call would wait for its timeout.
+// Do not call these while holding the network store's lock: the server may take that lock to
+// read the store (the first use of a root), so the call would wait for its timeout.
 //
 // The server watches <root>/networks and <run>/networks with inotify and also re-reads the store
 // every few seconds, so answers follow containers coming and going even without a notify.
@@ -60,6 +60,23 @@ void ensure_dns_server(const store::Paths& paths, const DnsLaunch& launch = {});
 // Asks the running server (if any) to re-read the store now and waits, at most timeout, until it
 // has. Returns false when no server runs (or it did not answer in time).
 bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+
+// While one lives, notify_dns_server() for this root only notes that a re-read is owed and
+// returns true at once; when the last one ends it sends that one notify (and waits for it).
+// compose down removes many containers: each removal waiting for the server to re-read the whole
+// store would put a re-read per container on its path, while their names may as well stop
+// answering together, before down returns. ensure_dns_server() (a start) is never deferred: a
+// started container's name answers before the start returns.
+class DnsNotifyBatch {
+public:
+    explicit DnsNotifyBatch(const store::Paths& paths);
+    ~DnsNotifyBatch();
+    DnsNotifyBatch(const DnsNotifyBatch&) = delete;
+    DnsNotifyBatch& operator=(const DnsNotifyBatch&) = delete;
+
+private:
+    store::Paths paths_;
+};
 
 // True while a server holds this root's lock.
 bool dns_server_running(const store::Paths& paths);

@@ -363,7 +363,7 @@ Manager::Lock Manager::lock() {
     return Lock{sys::FileLock(paths_.networks() / ".lock")};
 }
 
-std::vector<Network> Manager::load_all() {
+std::vector<Network> Manager::load_all(bool with_endpoints) {
     std::vector<Network> out;
     for (const auto& f : sys::list_dir(paths_.networks())) {
         if (f.size() != 69 || f.substr(64) != ".json" || !is_id(f.substr(0, 64))) continue;
@@ -374,14 +374,18 @@ std::vector<Network> Manager::load_all() {
         if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt network record " + path.string());
         try {
             out.push_back(from_json(j));
-            out.back().endpoints = load_endpoints(paths_, out.back().id);
-            out.back().last_ip = load_last_ip(paths_, out.back().id);
+            if (with_endpoints) load_endpoints_of(out.back());
         } catch (const std::exception& e) {
             throw_error(Errc::corrupt, "corrupt network record " + path.string() + ": " + e.what());
         }
     }
     std::sort(out.begin(), out.end(), [](const Network& a, const Network& b) { return a.name < b.name; });
     return out;
+}
+
+void Manager::load_endpoints_of(Network& n) {
+    n.endpoints = load_endpoints(paths_, n.id);
+    n.last_ip = load_last_ip(paths_, n.id);
 }
 
 void Manager::save(const Network& n) {
@@ -403,12 +407,6 @@ std::optional<Network> Manager::find(const std::vector<Network>& all, const std:
             hit = n;
         }
     return hit;
-}
-
-Network Manager::find_or_throw(const std::string& key) {
-    auto n = find(load_all(), key);
-    if (!n) throw_error(Errc::not_found, "network " + key + " not found");
-    return *n;
 }
 
 namespace {
@@ -466,12 +464,19 @@ std::vector<Subnet6> network_subnets6(const std::vector<Network>& all) {
 bool host_has_ipv6() { return fs::exists("/proc/sys/net/ipv6/conf/all/disable_ipv6"); }
 }  // namespace
 
+namespace {
+bool has_network(const std::vector<Network>& all, const std::string& name) {
+    return std::any_of(all.begin(), all.end(), [&](const Network& n) { return n.name == name; });
+}
+bool has_predefined(const std::vector<Network>& all) {
+    return has_network(all, "bridge") && has_network(all, "host") && has_network(all, "none");
+}
+}  // namespace
+
 void Manager::ensure_predefined() {
-    auto all = load_all();
-    auto has = [&](const std::string& name) {
-        return std::any_of(all.begin(), all.end(), [&](const Network& n) { return n.name == name; });
-    };
-    if (has("bridge") && has("host") && has("none")) return;
+    auto all = load_all(false);
+    auto has = [&](const std::string& name) { return has_network(all, name); };
+    if (has_predefined(all)) return;
     auto now = sys::format_rfc3339_nano(sys::now_ns());
     if (!has("bridge")) {
         Network n;
@@ -654,7 +659,13 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
     return n;
 }
 
+// Records are replaced by rename, so reading needs no lock; only making the predefined networks
+// (the first use of a root) does. Not taking it keeps readers (the DNS server's reloads, every
+// container's create and start) from queueing behind an attach, which holds it while it makes
+// the container's veth.
 std::vector<Network> Manager::list() {
+    auto all = load_all();
+    if (has_predefined(all)) return all;
     {
         auto l = lock();
         ensure_predefined();
@@ -663,11 +674,17 @@ std::vector<Network> Manager::list() {
 }
 
 Network Manager::inspect(const std::string& key) {
-    {
-        auto l = lock();
-        ensure_predefined();
+    auto all = load_all();
+    if (!has_predefined(all)) {
+        {
+            auto l = lock();
+            ensure_predefined();
+        }
+        all = load_all();
     }
-    return find_or_throw(key);
+    auto n = find(all, key);
+    if (!n) throw_error(Errc::not_found, "network " + key + " not found");
+    return *n;
 }
 
 void Manager::remove(const std::string& key) {
@@ -720,10 +737,10 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
 
     auto l = lock();
     ensure_predefined();
-    auto all = load_all();
-    auto found = find(all, key);
+    auto found = find(load_all(false), key);  // only this network's endpoints are needed
     if (!found) throw_error(Errc::not_found, "network " + key + " not found");
     Network n = *found;
+    load_endpoints_of(n);
     if (n.driver != "bridge")
         throw_error(Errc::unsupported, "container cannot be attached to the " + n.name + " network this way");
     if (n.endpoints.count(container_id))
@@ -830,16 +847,24 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
 }
 
 void Manager::detach(const std::string& key, const std::string& container_id) {
-    auto l = lock();
-    auto all = load_all();
-    auto found = find(all, key);
+    // Only the container's own start, stop, removal and disconnect change its endpoint (they
+    // hold the container's lock), so the record is read, and the veth deleted, without the
+    // store's lock: deleting a link waits for the kernel (tens of ms on a busy host), and holding
+    // the lock meanwhile queues every other attach and detach of the root (compose down) behind
+    // it. The record goes last, under the lock, so its address is not handed out while the old
+    // veth still exists.
+    auto found = find(load_all(false), key);
     if (!found) return;  // a network with endpoints cannot be removed: nothing is left to undo
-    Network n = *found;
-    auto it = n.endpoints.find(container_id);
-    if (it == n.endpoints.end()) return;
+    auto file = endpoints_dir(paths_, found->id) / (container_id + ".json");
+    auto text = sys::read_file_if_exists(file);
+    if (!text) return;
+    auto j = json::parse(*text, nullptr, false);
+    if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt endpoint record " + file.string());
+    auto ep = endpoint_from_json(j);
     // Deleting the host end deletes the pair; the container end may already be gone with its netns.
-    if (!it->second.host_veth.empty()) Netlink().delete_link_if_exists(it->second.host_veth);
-    remove_file(endpoints_dir(paths_, n.id) / (container_id + ".json"));
+    if (!ep.host_veth.empty()) Netlink().delete_link_if_exists(ep.host_veth);
+    auto l = lock();
+    remove_file(file);
 }
 
 std::vector<PortMapping> Manager::publish(const std::string& container_id, const std::string& container_ip,

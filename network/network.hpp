@@ -144,9 +144,9 @@ private:
     struct Lock;
     Lock lock();
     void ensure_predefined();
-    std::vector<Network> load_all();
+    std::vector<Network> load_all(bool with_endpoints = true);
+    void load_endpoints_of(Network& n);
     std::optional<Network> find(const std::vector<Network>& all, const std::string& name_or_id);
-    Network find_or_throw(const std::string& name_or_id);
     void save(const Network& n);
     void ensure_bridge(const Network& n, bool quick);
     void teardown_bridge(const Network& n);

@@ -1,6 +1,10 @@
 // docker create: merge the request with the image's defaults, validate everything, then write
 // the record. Nothing is created in the kernel until start.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "container/engine.hpp"
@@ -11,6 +15,7 @@
 #include "runtime/security_caps.hpp"
 #include "runtime/security_seccomp.hpp"
 #include "sys/error.hpp"
+#include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/random.hpp"
 #include "sys/strings.hpp"
@@ -22,6 +27,12 @@ namespace berth::container {
 namespace {
 
 [[noreturn]] void invalid(std::string msg) { throw Error(Errc::invalid, std::move(msg)); }
+
+void sync_file(const std::filesystem::path& path) {
+    sys::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) sys::throw_errno("open", path.string());
+    if (::fsync(fd.get()) < 0) sys::throw_errno("fsync", path.string());
+}
 
 std::string env_key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 
@@ -264,8 +275,27 @@ Container Engine::create(const CreateRequest& req) {
     c.mac_address = req.mac_address;
     check_namespace_modes(records_, hc, req.hostname);
 
+    // The record's directory is nobody's until a config.json appears in it (Records::list skips
+    // it), so its dirs are made before the names lock is taken: each is an inode allocation that
+    // the other creates of a compose up would otherwise wait for. Removed again on any failure.
+    auto dir = records_.dir(c.id);
+    struct DirGuard {
+        std::filesystem::path dir;
+        bool keep = false;
+        ~DirGuard() {
+            if (keep) return;
+            try {
+                sys::remove_tree(dir);
+            } catch (...) {
+            }
+        }
+    } dir_guard{dir};
+    sys::mkdirs(dir / "upper", 0755);
+    sys::mkdirs(dir / "work", 0700);
+    sys::mkdirs(dir / "merged", 0755);
+
     // The name, chosen and written under the names lock so two creates cannot take the same one.
-    auto names = records_.lock_names();
+    std::optional<sys::FileLock> names(records_.lock_names());
     if (req.name.empty()) {
         for (int i = 0; i < 16; ++i) {
             c.name = random_name();
@@ -310,19 +340,21 @@ Container Engine::create(const CreateRequest& req) {
         throw;
     }
 
-    auto dir = records_.dir(c.id);
     try {
-        sys::mkdirs(dir / "upper", 0755);
-        sys::mkdirs(dir / "work", 0700);
-        sys::mkdirs(dir / "merged", 0755);
-        store::State st;
-        records_.write_state(c.id, st);
-        records_.save(c);
+        // No state.json yet: a missing one reads as "created" (store::read_state), and the
+        // first start's shim writes it; that spares a file and an fsync per container.
+        // The record is renamed into place under the names lock (that is what takes the name)
+        // and made durable after it: an fsync under the lock would queue every other create
+        // (compose up's) behind the disk. create returns once the record is on disk either way.
+        sys::mkdirs(dir, 0710);
+        sys::write_file_replace(dir / "config.json", to_json(c), 0600);  // Records::save without its fsync
+        names.reset();
+        sync_file(dir / "config.json");
     } catch (...) {
-        sys::remove_tree(dir);
         undo_volumes();
-        throw;
+        throw;  // dir_guard removes the record's directory
     }
+    dir_guard.keep = true;
     return c;
 }
 

@@ -32,8 +32,22 @@ std::vector<Container> Records::list() const {
 
 std::optional<Container> Records::find_by_name(std::string_view name) const {
     if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-    for (auto& c : list())
-        if (c.name == name) return c;
+    if (name.empty()) return std::nullopt;
+    // Parsing every record is what a lookup by name costs (compose looks up each container it
+    // creates and starts: quadratic in the project's size), so only the records whose text holds
+    // the name as a JSON string are parsed. A valid name ([a-zA-Z0-9][a-zA-Z0-9_.-]+) is written
+    // unescaped, so its record always passes the test; the parse below confirms the match.
+    std::string quoted = "\"" + std::string(name) + "\"";
+    for (auto& id : sys::list_dir(paths_.containers())) {
+        if (id.size() != 64) continue;
+        auto text = sys::read_file_if_exists(dir(id) / "config.json");
+        if (!text || text->find(quoted) == std::string::npos) continue;
+        try {
+            auto c = container_from_json(*text);
+            if (c.name == name) return c;
+        } catch (const Error&) {
+        }
+    }
     return std::nullopt;
 }
 
@@ -41,15 +55,22 @@ std::optional<Container> Records::find(std::string_view key) const {
     if (key.empty()) return std::nullopt;
     if (key.size() == 64)
         if (auto text = sys::read_file_if_exists(dir(std::string(key)) / "config.json")) return container_from_json(*text);
-    auto all = list();
     std::string_view name = key.front() == '/' ? key.substr(1) : key;
-    for (auto& c : all)
-        if (c.name == name) return c;
+    if (auto c = find_by_name(name)) return c;
+    // A unique ID prefix: the directory names tell, only the match is parsed.
     std::optional<Container> match;
-    for (auto& c : all) {
-        if (c.id.compare(0, key.size(), key) != 0) continue;
+    for (auto& id : sys::list_dir(paths_.containers())) {
+        if (id.size() != 64 || id.compare(0, key.size(), key) != 0) continue;
+        auto text = sys::read_file_if_exists(dir(id) / "config.json");
+        if (!text) continue;  // being created or removed
+        std::optional<Container> c;
+        try {
+            c = container_from_json(*text);
+        } catch (const Error&) {
+            continue;
+        }
         if (match) throw Error(Errc::invalid, "multiple IDs found with provided prefix: " + std::string(key));
-        match = c;
+        match = std::move(c);
     }
     return match;
 }
