@@ -140,7 +140,9 @@ void Engine::release_run(const Container& c) {
     }
     try {
         auto cg = cgroups::Cgroup::open(cgroups::detect(), cgroup_parent_path(paths().prefix, c.host_config), c.id);
-        cg.destroy(c.host_config.cgroup_parent.empty());
+        // The root's parent cgroup stays for the next container (cgroups::remove_parent: it goes
+        // with `system teardown`); a --cgroup-parent is the user's and stays too.
+        cg.destroy(false);
     } catch (const Error& e) {
         if (e.kind() != Errc::not_found) throw;
     }
