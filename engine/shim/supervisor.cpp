@@ -87,7 +87,7 @@ private:
     bool hand_cleanup_to_client();
     void flush_blocking(Client& c);
     bool should_restart() const;
-    void write_state() { store::write_state(spec_.state_path, state_); }
+    void write_state(bool durable = true) { store::write_state(spec_.state_path, state_, durable); }
 
     // requests
     void on_frame(Client& c, const Frame& f);
@@ -215,7 +215,10 @@ bool Supervisor::start_process() {
         state_.health = store::Health{};
         schedule_health(started_mono_);
     }
-    write_state();
+    // Not fsync'd: the client waits for this record before it hears the container started. The
+    // fsync only matters if the machine crashes, and that ends the run anyway, with everything
+    // the run held (kernel objects, the run dir); a process crash loses nothing (page cache).
+    write_state(false);
     return true;
 }
 
@@ -295,7 +298,7 @@ void Supervisor::health_done(int status) {
             if (hs.failing_streak >= h.retries) hs.status = "unhealthy";
         }
     }
-    if (!exited_) write_state();
+    if (!exited_) write_state(false);  // a health result is re-probed after a crash, as on every start
     schedule_health(sys::monotonic_ns());
 }
 
