@@ -477,6 +477,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
     auto exe = sys::self_exe_dir();
     s.exit_command = {(exe / "berth").string(), "--root", paths().root.string(), "--run-dir", paths().run.string(),
                       "container", "cleanup", "--run-id", run.run_id, c.id};
+    s.auto_remove = hc.auto_remove;
     sys::write_file_replace(rundir / "network.json", network_state_to_json(ns));
     sys::write_file_replace(rundir / "spec.json", runtime::to_json(s), 0600);
     return run;

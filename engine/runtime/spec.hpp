@@ -135,6 +135,7 @@ struct Spec {
     std::string lock_path;         // <run>/containers/<id>/shim.lock, held by the shim while alive
     std::string seccomp_path;      // compiled BPF program, if process.seccomp
     std::vector<std::string> exit_command;  // run when the container stops for good (cleanup)
+    bool auto_remove = false;  // --rm: the exit record is read once by the cleanup, then removed
 };
 
 std::string to_json(const Spec&);

@@ -370,7 +370,9 @@ void Supervisor::handle_exit() {
 void Supervisor::finalize() {
     if (state_.status != "created") state_.status = "exited";
     state_.pid = 0;
-    write_state();
+    // The final record is fsync'd, as it outlives the run; for --rm the cleanup reads it once and
+    // removes it with the container, so the fsync would only delay the client's answer.
+    write_state(!spec_.auto_remove);
     listen_.reset();
     ::unlink(spec_.socket_path.c_str());
     // Let go of the lock before the cleanup, which checks that no shim is alive.
