@@ -1,8 +1,10 @@
 // berth system teardown (hidden): removes every container of this root, every user network,
-// the default bridge, berth's nftables table and the root's DNS server. For tests (their cleanup must leave nothing
-// in the kernel) and for uninstalling. Images and volumes are kept.
+// the default bridge, berth's nftables table, the root's parent cgroup and its DNS server. For
+// tests (their cleanup must leave nothing in the kernel) and for uninstalling. Images and volumes
+// are kept.
 #include <iostream>
 
+#include "cgroups/cgroups.hpp"
 #include "cli/cli.hpp"
 #include "container/engine.hpp"
 #include "network/dns.hpp"
@@ -32,6 +34,12 @@ Registrar reg(91, {"system"}, [](CLI::App& app, Context& ctx) {
             network::stop_dns_server(ctx.paths());
         } catch (const std::exception& e) {
             std::cerr << "Error: networks: " << e.what() << "\n";
+            failed = true;
+        }
+        try {
+            cgroups::remove_parent(cgroups::detect(), ctx.paths().prefix);
+        } catch (const std::exception& e) {
+            std::cerr << "Error: cgroups: " << e.what() << "\n";
             failed = true;
         }
         if (failed) throw Exit{1};

@@ -1,6 +1,7 @@
 #include "network/nat.hpp"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <sys/socket.h>
@@ -8,6 +9,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <type_traits>
 
 #include "network/ipam.hpp"
 #include "network/ipam6.hpp"
@@ -239,33 +242,86 @@ std::string remove_ports_text(const std::string& table, const std::vector<PortMa
 
 // ---- libnftables ----
 
-Nft::Nft() : ctx_(nft_ctx_new(NFT_CTX_DEFAULT)) {
-    if (!ctx_) throw_error(Errc::failed, "nftables: cannot create a libnftables context");
-    nft_ctx_buffer_output(ctx_);
-    nft_ctx_buffer_error(ctx_);
+namespace {
+
+// libnftables and the six libraries under it (libnftnl, libmnl, libxtables, jansson, gmp) are
+// loaded the first time a rule changes, not by every berth process: most commands, and the
+// start of a container on a network whose bridge is already set up, never touch nftables, and
+// the dynamic loader's work for those libraries is a measurable part of a process's start.
+struct NftLib {
+    decltype(&::nft_ctx_new) ctx_new;
+    decltype(&::nft_ctx_free) ctx_free;
+    decltype(&::nft_ctx_buffer_output) buffer_output;
+    decltype(&::nft_ctx_buffer_error) buffer_error;
+    decltype(&::nft_ctx_get_output_buffer) get_output_buffer;
+    decltype(&::nft_ctx_get_error_buffer) get_error_buffer;
+    decltype(&::nft_ctx_output_get_flags) output_get_flags;
+    decltype(&::nft_ctx_output_set_flags) output_set_flags;
+    decltype(&::nft_run_cmd_from_buffer) run_cmd_from_buffer;
+};
+
+const NftLib& nft_lib() {
+    static NftLib lib;
+    static std::string error;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // Kept loaded for the life of the process (never dlclose'd).
+        void* h = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char* e = ::dlerror();
+            error = e ? e : "libnftables.so.1: cannot be loaded";
+            return;
+        }
+        auto sym = [&](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(h, name));
+            if (!fn && error.empty()) error = std::string("libnftables.so.1 has no ") + name;
+        };
+        sym(lib.ctx_new, "nft_ctx_new");
+        sym(lib.ctx_free, "nft_ctx_free");
+        sym(lib.buffer_output, "nft_ctx_buffer_output");
+        sym(lib.buffer_error, "nft_ctx_buffer_error");
+        sym(lib.get_output_buffer, "nft_ctx_get_output_buffer");
+        sym(lib.get_error_buffer, "nft_ctx_get_error_buffer");
+        sym(lib.output_get_flags, "nft_ctx_output_get_flags");
+        sym(lib.output_set_flags, "nft_ctx_output_set_flags");
+        sym(lib.run_cmd_from_buffer, "nft_run_cmd_from_buffer");
+    });
+    if (!error.empty())
+        throw_error(Errc::unsupported, "nftables: " + error + " (berth needs libnftables1 for bridge networks)");
+    return lib;
 }
 
-Nft::~Nft() { nft_ctx_free(ctx_); }
+}  // namespace
+
+Nft::Nft() : ctx_(nft_lib().ctx_new(NFT_CTX_DEFAULT)) {
+    if (!ctx_) throw_error(Errc::failed, "nftables: cannot create a libnftables context");
+    nft_lib().buffer_output(ctx_);
+    nft_lib().buffer_error(ctx_);
+}
+
+Nft::~Nft() { nft_lib().ctx_free(ctx_); }
 
 std::optional<std::string> Nft::try_run(const std::string& cmds, bool json) {
-    unsigned flags = nft_ctx_output_get_flags(ctx_);
+    auto& nl = nft_lib();
+    unsigned flags = nl.output_get_flags(ctx_);
     if (json)
         flags |= NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE;
     else
         flags &= ~unsigned(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-    nft_ctx_output_set_flags(ctx_, flags);
-    int rc = nft_run_cmd_from_buffer(ctx_, cmds.c_str());
-    std::string out = nft_ctx_get_output_buffer(ctx_);
-    nft_ctx_get_error_buffer(ctx_);  // reading resets the buffer
+    nl.output_set_flags(ctx_, flags);
+    int rc = nl.run_cmd_from_buffer(ctx_, cmds.c_str());
+    std::string out = nl.get_output_buffer(ctx_);
+    nl.get_error_buffer(ctx_);  // reading resets the buffer
     if (rc != 0) return std::nullopt;
     return out;
 }
 
 void Nft::run(const std::string& cmds, std::string_view what) {
-    nft_ctx_output_set_flags(ctx_, nft_ctx_output_get_flags(ctx_) & ~unsigned(NFT_CTX_OUTPUT_JSON));
-    int rc = nft_run_cmd_from_buffer(ctx_, cmds.c_str());
-    nft_ctx_get_output_buffer(ctx_);
-    std::string err = nft_ctx_get_error_buffer(ctx_);
+    auto& nl = nft_lib();
+    nl.output_set_flags(ctx_, nl.output_get_flags(ctx_) & ~unsigned(NFT_CTX_OUTPUT_JSON));
+    int rc = nl.run_cmd_from_buffer(ctx_, cmds.c_str());
+    nl.get_output_buffer(ctx_);
+    std::string err = nl.get_error_buffer(ctx_);
     if (rc != 0) {
         while (!err.empty() && err.back() == '\n') err.pop_back();
         std::string msg = "nftables";

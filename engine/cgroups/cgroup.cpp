@@ -3,6 +3,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "cgroups/cgroups.hpp"
@@ -123,6 +124,26 @@ void Cgroup::kill_all(int sig) {
 }
 void Cgroup::destroy(bool remove_parent) {
     driver_->destroy(remove_parent);
+}
+
+void remove_parent(const Layout& layout, const std::string& parent) {
+    std::vector<fs::path> roots;
+    if (layout.version == Version::v2) {
+        roots.push_back(layout.root);
+    } else {
+        for (auto& [controller, root] : layout.hierarchies)
+            if (std::find(roots.begin(), roots.end(), root) == roots.end()) roots.push_back(root);
+    }
+    auto parts = str::split(parent, '/');
+    for (auto& root : roots) {
+        for (size_t n = parts.size(); n > 0; --n) {
+            fs::path dir = root;
+            for (size_t i = 0; i < n; ++i) dir /= parts[i];
+            if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) continue;
+            if (errno == EBUSY || errno == ENOTEMPTY) break;  // still in use: it and its parents stay
+            sys::throw_errno("rmdir", dir.string());
+        }
+    }
 }
 
 std::uint64_t host_memory_bytes() {

@@ -241,6 +241,14 @@ private:
     std::unique_ptr<detail::Driver> driver_;
 };
 
+// Removes the parent dirs (each hierarchy's <parent>, deepest part first) that create() made,
+// where no cgroup is left in them: a parent that still holds one stays. The engine keeps its
+// parent between containers, as Docker keeps its "docker" cgroup: removing it with the last
+// container and making it again for the next costs two cgroup creations per run, and on v1 the
+// first cpuset below the root switches a kernel static key (code patching on every cpu).
+// For `system teardown`. Idempotent.
+void remove_parent(const Layout& layout, const std::string& parent);
+
 // For a freshly cloned child: writes "0" into each file. Async-signal-safe (open/write/close
 // only, no allocation). err is 0, or the errno of the first failure and index that file's.
 struct JoinResult {

@@ -142,7 +142,9 @@ void Engine::release_run(const Container& c) {
     }
     try {
         auto cg = cgroups::Cgroup::open(cgroups::detect(), cgroup_parent_path(paths().prefix, c.host_config), c.id);
-        cg.destroy(c.host_config.cgroup_parent.empty());
+        // The root's parent cgroup stays for the next container (cgroups::remove_parent: it goes
+        // with `system teardown`); a --cgroup-parent is the user's and stays too.
+        cg.destroy(false);
     } catch (const Error& e) {
         if (e.kind() != Errc::not_found) throw;
     }
@@ -482,6 +484,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
     auto exe = sys::self_exe_dir();
     s.exit_command = {(exe / "berth").string(), "--root", paths().root.string(), "--run-dir", paths().run.string(),
                       "container", "cleanup", "--run-id", run.run_id, c.id};
+    s.auto_remove = hc.auto_remove;
     sys::write_file_replace(rundir / "network.json", network_state_to_json(ns));
     sys::write_file_replace(rundir / "spec.json", runtime::to_json(s), 0600);
     return run;

@@ -147,7 +147,8 @@ std::string to_json(const Spec& s) {
               {"socket_path", s.socket_path},
               {"lock_path", s.lock_path},
               {"seccomp_path", s.seccomp_path},
-              {"exit_command", s.exit_command}};
+              {"exit_command", s.exit_command},
+              {"auto_remove", s.auto_remove}};
     if (!s.proxies.empty()) {
         json proxies = json::array();
         for (auto& p : s.proxies)
@@ -235,6 +236,7 @@ Spec spec_from_json(const std::string& text) {
         s.exit_command = j.value("exit_command", std::vector<std::string>{});
         for (auto& p : j.value("proxies", json::array()))
             s.proxies.push_back({p.value("fd", -1), p.value("proto", "tcp"), p.value("target", ""), p.value("port", 0)});
+        s.auto_remove = j.value("auto_remove", false);
         return s;
     } catch (const json::exception& e) {
         throw Error(Errc::corrupt, std::string("runtime spec: ") + e.what());

@@ -146,6 +146,7 @@ struct Spec {
     std::string seccomp_path;      // compiled BPF program, if process.seccomp
     std::vector<std::string> exit_command;  // run when the container stops for good (cleanup)
     std::vector<LoopbackProxy> proxies;     // [::1] published ports
+    bool auto_remove = false;  // --rm: the exit record is read once by the cleanup, then removed
 };
 
 std::string to_json(const Spec&);

@@ -91,7 +91,7 @@ private:
     bool hand_cleanup_to_client();
     void flush_blocking(Client& c);
     bool should_restart() const;
-    void write_state() { store::write_state(spec_.state_path, state_); }
+    void write_state(bool durable = true) { store::write_state(spec_.state_path, state_, durable); }
 
     // requests
     void on_frame(Client& c, const Frame& f);
@@ -220,7 +220,10 @@ bool Supervisor::start_process() {
         state_.health = store::Health{};
         schedule_health(started_mono_);
     }
-    write_state();
+    // Not fsync'd: the client waits for this record before it hears the container started. The
+    // fsync only matters if the machine crashes, and that ends the run anyway, with everything
+    // the run held (kernel objects, the run dir); a process crash loses nothing (page cache).
+    write_state(false);
     return true;
 }
 
@@ -300,7 +303,7 @@ void Supervisor::health_done(int status) {
             if (hs.failing_streak >= h.retries) hs.status = "unhealthy";
         }
     }
-    if (!exited_) write_state();
+    if (!exited_) write_state(false);  // a health result is re-probed after a crash, as on every start
     schedule_health(sys::monotonic_ns());
 }
 
@@ -372,7 +375,9 @@ void Supervisor::handle_exit() {
 void Supervisor::finalize() {
     if (state_.status != "created") state_.status = "exited";
     state_.pid = 0;
-    write_state();
+    // The final record is fsync'd, as it outlives the run; for --rm the cleanup reads it once and
+    // removes it with the container, so the fsync would only delay the client's answer.
+    write_state(!spec_.auto_remove);
     listen_.reset();
     proxy_ = Proxy();  // the [::1] ports are free before the cleanup unpublishes them
     ::unlink(spec_.socket_path.c_str());

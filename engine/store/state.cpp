@@ -63,6 +63,8 @@ State read_state(const std::filesystem::path& file) {
     return state_from_json(*text);
 }
 
-void write_state(const std::filesystem::path& file, const State& s) { sys::write_file_atomic(file, state_to_json(s)); }
+void write_state(const std::filesystem::path& file, const State& s, bool durable) {
+    sys::write_file_atomic(file, state_to_json(s), 0644, durable);
+}
 
 }  // namespace berth::store

@@ -44,6 +44,8 @@ struct State {
 std::string state_to_json(const State&);
 State state_from_json(const std::string&);
 State read_state(const std::filesystem::path& file);  // a missing file is a fresh "created" state
-void write_state(const std::filesystem::path& file, const State&);
+// Atomic (write + rename) always; durable adds the fsync before the rename. Without it a crash
+// may lose the update but never leaves a torn file: for records the kernel can answer for.
+void write_state(const std::filesystem::path& file, const State&, bool durable = true);
 
 }  // namespace berth::store

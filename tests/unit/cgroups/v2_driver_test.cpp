@@ -310,3 +310,19 @@ TEST_CASE("v2 create under a --cgroup-parent path enables the controllers at eve
     // Components must be plain names.
     for (auto bad : {"a/../b", "a//b", "", "/a"}) CHECK_THROWS_AS(Cgroup::create(t.layout(), bad, "c2", r), Error);
 }
+
+TEST_CASE("remove_parent removes the parent dirs deepest first, and keeps one that is still in use") {
+    V2Tree t(false);
+    // cgroupfs lets rmdir remove a dir with control files; a plain dir must be empty, so the
+    // fixture's parents are bare dirs here and a file stands for a container's cgroup.
+    fs::create_directories(t.root / "a" / "b");
+    remove_parent(t.layout(), "a/b");
+    CHECK_FALSE(fs::exists(t.root / "a"));
+    remove_parent(t.layout(), "a/b");  // gone already: nothing to do
+
+    fs::create_directories(t.root / "x" / "y");
+    put(t.root / "x" / "in-use", "");
+    remove_parent(t.layout(), "x/y");
+    CHECK_FALSE(fs::exists(t.root / "x" / "y"));
+    CHECK(fs::exists(t.root / "x"));
+}
