@@ -813,6 +813,8 @@ int Supervisor::run() {
                     break;
                 }
                 case kHealthOut: {
+                    // The probe's exit, handled earlier in this pass, may have ended the run.
+                    if (!health_ || !health_->out) break;
                     char buf[4096];
                     ssize_t r;
                     while ((r = ::read(health_->out.get(), buf, sizeof buf)) > 0) {
@@ -824,6 +826,7 @@ int Supervisor::run() {
                     break;
                 }
                 case kHealthPid: {
+                    if (!health_) break;
                     int status = 0;
                     if (::waitpid(health_->pid, &status, WNOHANG) == health_->pid) health_done(status);
                     break;
