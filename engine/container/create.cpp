@@ -4,6 +4,7 @@
 #include <set>
 
 #include "container/engine.hpp"
+#include "container/events.hpp"
 #include "container/parse.hpp"
 #include "container/start_internal.hpp"
 #include "images/store.hpp"
@@ -323,6 +324,7 @@ Container Engine::create(const CreateRequest& req) {
         undo_volumes();
         throw;
     }
+    emit_event(paths(), c, "create");
     return c;
 }
 

@@ -147,7 +147,9 @@ std::string to_json(const Spec& s) {
               {"socket_path", s.socket_path},
               {"lock_path", s.lock_path},
               {"seccomp_path", s.seccomp_path},
-              {"exit_command", s.exit_command}};
+              {"exit_command", s.exit_command},
+              {"event_root", s.event_root},
+              {"event_attrs", s.event_attrs}};
     if (s.health)
         j["health"] = {{"test", s.health->test},
                        {"interval_ns", s.health->interval_ns},
@@ -227,6 +229,8 @@ Spec spec_from_json(const std::string& text) {
         s.lock_path = j.value("lock_path", "");
         s.seccomp_path = j.value("seccomp_path", "");
         s.exit_command = j.value("exit_command", std::vector<std::string>{});
+        s.event_root = j.value("event_root", "");
+        s.event_attrs = j.value("event_attrs", std::map<std::string, std::string>{});
         return s;
     } catch (const json::exception& e) {
         throw Error(Errc::corrupt, std::string("runtime spec: ") + e.what());

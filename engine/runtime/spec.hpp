@@ -135,6 +135,10 @@ struct Spec {
     std::string lock_path;         // <run>/containers/<id>/shim.lock, held by the shim while alive
     std::string seccomp_path;      // compiled BPF program, if process.seccomp
     std::vector<std::string> exit_command;  // run when the container stops for good (cleanup)
+    // The root whose event log the shim writes (start, die, kill, ...) and the container's
+    // Actor.Attributes for those events (container/events.hpp).
+    std::string event_root;
+    std::map<std::string, std::string> event_attrs;
 };
 
 std::string to_json(const Spec&);
