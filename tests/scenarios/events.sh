@@ -120,6 +120,29 @@ assert_eq "$(b system events --since "$T0" --until "$T1" --filter type=volume --
 start=$(date +%s)
 timeout 20 "$BERTH" --root "$ROOT" --run-dir "$RUN" events --until "$(( start + 2 ))" >/dev/null || fail "--until ends a follower"
 
+# ---- the rest of a container's life: health, pause, exec, rename, restart, kill ---------------
+H0=$(date +%s.%N)
+hid=$(b run -d --name "h$ctr" --health-cmd true --health-interval 200ms busybox \
+  sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done')
+on_exit "'$BERTH' --root '$ROOT' --run-dir '$RUN' rm -f $hid"
+healthy() { b events --since "$H0" --until 0s --filter container="$hid" --filter event=health_status --format '{{.Action}}' | grep -qx 'health_status: healthy'; }
+eventually 20 healthy
+b pause "h$ctr" >/dev/null
+b unpause "h$ctr" >/dev/null
+b exec "h$ctr" true
+b rename "h$ctr" "r$ctr"
+b restart -t 5 "r$ctr" >/dev/null
+b kill "r$ctr" >/dev/null
+b wait "r$ctr" >/dev/null || true
+b rm "r$ctr" >/dev/null
+H1=$(date +%s.%N)
+got=$(b events --since "$H0" --until "$H1" --filter container="$hid" --format '{{.Action}}{{with .Actor.Attributes.signal}} {{.}}{{end}}{{with .Actor.Attributes.exitCode}} {{.}}{{end}}' |
+  grep -v '^health_status' | tr '\n' ',')
+assert_eq "$got" "create,start,pause,unpause,exec_create: true,exec_start: true,exec_die 0,rename,kill 15,die 0,stop,start,restart,kill 9,die 137,destroy," \
+  "health, pause, exec, rename, restart and kill"
+assert_eq "$(b events --since "$H0" --until "$H1" --filter event=rename --format '{{.Actor.Attributes.oldName}} {{.Actor.Attributes.name}}')" \
+  "/h$ctr r$ctr" "rename names the old and the new name"
+
 # ---- compose events ----------------------------------------------------------------------------
 proj="evp$$"
 app="$WORK/app"
