@@ -72,11 +72,13 @@ struct EventsFlags {
 void run_events(Context& ctx, const EventsFlags& f) {
     auto filter = container::EventFilter::parse(f.filters);
     auto w = parse_window(f.since, f.until);
+    // "json" is docker/cli's {{json .}}: the message as the daemon sent it (its JSON names).
+    bool as_json = f.format == "json" || f.format == "{{json .}}";
     std::optional<Template> tmpl;
-    if (!f.format.empty() && f.format != "json") tmpl.emplace(f.format);
+    if (!f.format.empty() && !as_json) tmpl.emplace(f.format);
     stream(ctx, w, [&](const sys::Event& e) {
         if (!filter.match(e)) return;
-        std::string line = f.format == "json" ? sys::encode_event(e) : tmpl ? tmpl->render(template_data(e)) : container::event_line(e);
+        std::string line = as_json ? sys::encode_event(e) : tmpl ? tmpl->render(template_data(e)) : container::event_line(e);
         std::cout << line << "\n" << std::flush;
     });
 }

@@ -88,6 +88,7 @@ replayed=$(timeout 10 "$BERTH" --root "$ROOT" --run-dir "$RUN" events --since "$
   fail "a past window returns by itself"
 printf '%s\n' "$replayed" >"$WORK/replay.json"
 assert_eq "$(summary "$WORK/replay.json" | sed 's/^image untag .*/image untag/')" "$EXPECTED" "--since/--until replay"
+assert_eq "$(b events --since "$T0" --until "$T1" --format '{{json .}}')" "$replayed" "{{json .}} is --format json"
 # Go durations count back from now: the last hour holds everything, the markers too.
 assert_contains "$(b events --since 1h --until 0s --format '{{.Actor.ID}}')" "ready$$" "--since as a duration"
 assert_eq "$(b events --since "$T1" --until "$T1" --format json)" "" "an empty window"
