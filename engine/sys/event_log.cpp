@@ -183,7 +183,7 @@ void read_events(const fs::path& root, bool replay, bool follow, std::int64_t st
         // Watch before reading, so nothing written in between is missed.
         ino.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
         if (!ino) throw_errno("inotify_init1");
-        if (::inotify_add_watch(ino.get(), dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0)
+        if (::inotify_add_watch(ino.get(), dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF) < 0)
             throw_errno("inotify_add_watch", dir.string());
     }
     LogFile cur;
@@ -213,13 +213,20 @@ void read_events(const fs::path& root, bool replay, bool follow, std::int64_t st
         ssize_t n;
         while ((n = ::read(ino.get(), buf, sizeof buf)) > 0)
             for (char* p = buf; p < buf + n; p += sizeof(inotify_event) + reinterpret_cast<inotify_event*>(p)->len)
-                if (reinterpret_cast<inotify_event*>(p)->mask & IN_IGNORED) return;
+                if (reinterpret_cast<inotify_event*>(p)->mask & (IN_IGNORED | IN_DELETE_SELF)) return;
         if (!cur.drain(out)) return;
         // Rotated (or created): finish the old file, then read the new one from its start.
         struct stat st;
-        if (::stat(path.c_str(), &st) == 0 && (!cur.fd || st.st_ino != cur.ino)) {
+        if (::stat(path.c_str(), &st) == 0) {
+            if (!cur.fd || st.st_ino != cur.ino) {
+                if (!cur.drain(out)) return;
+                if (cur.open(path) && !cur.drain(out)) return;
+            }
+        } else if (cur.fd) {
+            // The log is gone (deleted, or mid-rotation): let go of it. An open file pins its
+            // directory's dentry, and so would keep the directory's removal from being reported.
             if (!cur.drain(out)) return;
-            if (cur.open(path) && !cur.drain(out)) return;
+            cur.fd.reset();
         }
     }
 }
