@@ -71,4 +71,7 @@ struct ListFlags {
 };
 void add_format_flag(CLI::App* cmd, std::string& format, const char* help = nullptr);
 
+// The `system` group, made by whichever registrar asks first (cmd_system, cmd_dns, cmd_events).
+CLI::App* system_group(CLI::App& app);
+
 }  // namespace berth::cli

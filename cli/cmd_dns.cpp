@@ -11,18 +11,6 @@
 namespace berth::cli {
 namespace {
 
-// `system` may also be made by another command file: use it when it exists (this registrar runs
-// late), make it otherwise.
-CLI::App* system_group(CLI::App& app) {
-    try {
-        return app.get_subcommand("system");
-    } catch (const CLI::OptionNotFound&) {
-        auto* sys = app.add_subcommand("system", "Manage berth");
-        sys->require_subcommand(1);
-        return sys;
-    }
-}
-
 struct ServeFlags {
     std::vector<std::string> upstreams;
     std::string resolv_conf = "/etc/resolv.conf";

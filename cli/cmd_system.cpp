@@ -479,17 +479,6 @@ void add_prune(CLI::App* group, Context& ctx) {
     });
 }
 
-// `system` may also be made by another command file (cmd_dns.cpp): use it when it exists.
-CLI::App* system_group(CLI::App& app) {
-    try {
-        return app.get_subcommand("system");
-    } catch (const CLI::OptionNotFound&) {
-        auto* sys = app.add_subcommand("system", "Manage berth");
-        sys->require_subcommand(1);
-        return sys;
-    }
-}
-
 Registrar reg(90, {"system"}, [](CLI::App& app, Context& ctx) {
     auto* group = system_group(app);
     add_df(group, ctx);

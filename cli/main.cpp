@@ -100,6 +100,16 @@ void add_format_flag(CLI::App* cmd, std::string& format, const char* help) {
                            "or a Go template such as '{{.ID}}'");
 }
 
+CLI::App* system_group(CLI::App& app) {
+    try {
+        return app.get_subcommand("system");
+    } catch (const CLI::OptionNotFound&) {
+        auto* sys = app.add_subcommand("system", "Manage berth");
+        sys->require_subcommand(1);
+        return sys;
+    }
+}
+
 }  // namespace berth::cli
 
 int main(int argc, char** argv) {

@@ -13,6 +13,7 @@
 #include "network/netlink.hpp"
 #include "network/netns.hpp"
 #include "sys/error.hpp"
+#include "sys/event_log.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
 #include "sys/lock.hpp"
@@ -656,6 +657,7 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
     ensure_bridge(n, false);
     save(n);
     undo.commit();
+    sys::emit_event(paths_.root, "network", "create", n.id, {{"name", n.name}, {"type", n.driver}});
     return n;
 }
 
@@ -704,6 +706,7 @@ void Manager::remove(const std::string& key) {
     for (auto& other : all)
         if (other.id != n->id) remaining.push_back(other);
     drop_table_if_unused(remaining);
+    sys::emit_event(paths_.root, "network", "destroy", n->id, {{"name", n->name}, {"type", n->driver}});
 }
 
 std::vector<std::string> Manager::prune(const std::function<bool(const Network&)>& keep) {
@@ -842,6 +845,7 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     write_new_file(endpoints_dir(paths_, n.id) / (container_id + ".json"), endpoint_to_json(ep).dump() + "\n");
     if (!want && alloc.last()) save_last_ip(paths_, n.id, alloc.last()->str());
     undo.commit();
+    sys::emit_event(paths_.root, "network", "connect", n.id, {{"container", container_id}, {"name", n.name}, {"type", n.driver}});
     return Endpoint{n.id,   n.name,         ep.endpoint_id, ep.ifname, ep.ip,     ep.prefix,
                     n.gateway, ep.mac,      ep.host_veth,   ep.ip6,    ip6 ? n.gateway6 : "", ep.prefix6};
 }
@@ -865,6 +869,8 @@ void Manager::detach(const std::string& key, const std::string& container_id) {
     if (!ep.host_veth.empty()) Netlink().delete_link_if_exists(ep.host_veth);
     auto l = lock();
     remove_file(file);
+    sys::emit_event(paths_.root, "network", "disconnect", found->id,
+                    {{"container", container_id}, {"name", found->name}, {"type", found->driver}});
 }
 
 std::vector<PortMapping> Manager::publish(const std::string& container_id, const std::string& container_ip,

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "sys/error.hpp"
+#include "sys/event_log.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
 #include "sys/lock.hpp"
@@ -242,6 +243,7 @@ Volume Manager::create_locked(const std::string& name, const CreateOptions& opts
     if (::rename(staging.path().c_str(), target.c_str()) < 0)
         sys::throw_errno("rename", staging.path().string() + " -> " + target.string());
     staging.keep();
+    sys::emit_event(paths_.root, "volume", "create", v.name, {{"driver", v.driver}});
     return v;
 }
 
@@ -280,6 +282,7 @@ void Manager::remove_locked(const Volume& v) {
     if (::rename(d.c_str(), trash.c_str()) < 0) sys::throw_errno("rename", d.string() + " -> " + trash.string());
     sys::remove_tree(run_dir(v.name));
     sys::remove_tree(trash);
+    sys::emit_event(paths_.root, "volume", "destroy", v.name, {{"driver", v.driver}});
 }
 
 PruneResult Manager::prune(const InUse& in_use, const std::function<bool(const Volume&)>& filter, bool all) {

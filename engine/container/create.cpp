@@ -8,6 +8,7 @@
 #include <set>
 
 #include "container/engine.hpp"
+#include "container/events.hpp"
 #include "container/parse.hpp"
 #include "container/start_internal.hpp"
 #include "images/store.hpp"
@@ -355,6 +356,7 @@ Container Engine::create(const CreateRequest& req) {
         throw;  // dir_guard removes the record's directory
     }
     dir_guard.keep = true;
+    emit_event(paths(), c, "create");
     return c;
 }
 

@@ -12,11 +12,14 @@
 #include <algorithm>
 
 #include "container/engine.hpp"
+#include "container/events.hpp"
 #include "container/start_internal.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/pty.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
+#include "sys/random.hpp"
+#include "sys/strings.hpp"
 
 namespace berth::container {
 
@@ -109,20 +112,28 @@ int Engine::exec(const std::string& id_or_name, const ExecRequest& req) {
     if (p.seccomp && !spec.seccomp_path.empty()) target.seccomp_bpf = sys::read_file(spec.seccomp_path);
 
     runtime::Stdio io;
+    // Docker's exec events: the command line in the action, the exec's ID as an attribute.
+    auto exec_id = sys::random_hex(32);
+    emit_event(paths(), c, "exec_create: " + str::join(req.cmd, " "), {{"execID", exec_id}});
+    emit_event(paths(), c, "exec_start: " + str::join(req.cmd, " "), {{"execID", exec_id}});
     if (req.detach) {
         // Detached: the process is our child until we exit, then init's, which reaps it.
         runtime::exec_in_container(target, p, io);
         return 0;
     }
+    int code;
     if (!req.tty) {
         io.in = req.interactive ? STDIN_FILENO : -1;
         io.out = req.out_fd >= 0 ? req.out_fd : STDOUT_FILENO;
         io.err = req.err_fd >= 0 ? req.err_fd : STDERR_FILENO;
         auto started = runtime::exec_in_container(target, p, io);
-        return wait_child(started.pid);
+        code = wait_child(started.pid);
+    } else {
+        auto started = runtime::exec_in_container(target, p, io);
+        code = proxy_tty(started, req.interactive);
     }
-    auto started = runtime::exec_in_container(target, p, io);
-    return proxy_tty(started, req.interactive);
+    emit_event(paths(), c, "exec_die", {{"execID", exec_id}, {"exitCode", std::to_string(code)}});
+    return code;
 }
 
 }  // namespace berth::container

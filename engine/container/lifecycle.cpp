@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "container/engine.hpp"
+#include "container/events.hpp"
 #include "container/parse.hpp"
 #include "container/start_internal.hpp"
 #include "runtime/attach.hpp"
@@ -92,6 +93,7 @@ void Engine::stop(const std::string& id_or_name, std::optional<int> timeout) {
         }
     }
     wait_shim_gone(records_, c.id);
+    emit_event(paths(), c, "stop");
 }
 
 void Engine::kill(const std::string& id_or_name, int sig) {
@@ -105,6 +107,7 @@ void Engine::kill(const std::string& id_or_name, int sig) {
 void Engine::restart(const std::string& id_or_name, std::optional<int> timeout) {
     stop(id_or_name, timeout);
     start(id_or_name);
+    emit_event(paths(), records_.get(id_or_name), "restart");
 }
 
 int Engine::wait(const std::string& id_or_name) {
@@ -146,8 +149,10 @@ void Engine::rename(const std::string& id_or_name, const std::string& new_name) 
         throw Error(Errc::conflict, "Conflict. The container name \"/" + n + "\" is already in use by container \"" +
                                         other->id + "\". You have to remove (or rename) that container to be able to reuse that name.");
     auto lock = records_.lock(c.id);
+    std::string old = c.name;
     c.name = n;
     records_.save(c);
+    emit_event(paths(), c, "rename", {{"oldName", "/" + old}});
 }
 
 void Engine::remove(const std::string& id_or_name, bool force, bool volumes) {
@@ -173,6 +178,7 @@ void Engine::remove(const std::string& id_or_name, bool force, bool volumes) {
     auto trash = paths().containers() / (".rm-" + c.id);
     if (::rename(dir.c_str(), trash.c_str()) < 0) sys::throw_errno("rename", dir.string());
     sys::remove_tree(trash);
+    emit_event(paths(), c, "destroy");
     if (!volumes) return;
     // rm -v: the container's own anonymous volumes, unless another container still uses one
     // (--volumes-from); that is reported, not fatal, as Docker does.

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "container/engine.hpp"
+#include "container/events.hpp"
 #include "container/etc_files.hpp"
 #include "container/parse.hpp"
 #include "container/start_internal.hpp"
@@ -485,6 +486,8 @@ PreparedRun Engine::prepare_run(const Container& c) {
     s.exit_command = {(exe / "berth").string(), "--root", paths().root.string(), "--run-dir", paths().run.string(),
                       "container", "cleanup", "--run-id", run.run_id, c.id};
     s.auto_remove = hc.auto_remove;
+    s.event_root = paths().root.string();
+    s.event_attrs = event_attributes(c);
     sys::write_file_replace(rundir / "network.json", network_state_to_json(ns));
     sys::write_file_replace(rundir / "spec.json", runtime::to_json(s), 0600);
     return run;
@@ -556,6 +559,7 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd, const std:
 
 int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
     auto c = records_.get(id_or_name);
+    if (opts.attach) emit_event(paths(), c, "attach");
     sys::unique_fd sock;
     std::string run_id;  // set when this call started the run and claimed its cleanup
     // A --rm container that never ran is removed, as Docker's daemon does when start fails

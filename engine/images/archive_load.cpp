@@ -313,6 +313,7 @@ std::vector<LoadedImage> Store::load(Source& archive) {
             for (auto& [tag, old] : replaced)
                 if (tag == t.familiar() && old != r.id) li.replaced.emplace_back(tag, old);
         }
+        emit_event("load", li.id, li.id);
         out.push_back(std::move(li));
     }
     return out;

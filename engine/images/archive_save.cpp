@@ -205,6 +205,7 @@ void Store::save(const std::vector<std::string>& names, int fd, SaveFormat forma
     if (format != SaveFormat::docker) w.file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
     if (format != SaveFormat::oci && !repositories.empty()) w.file("repositories", repositories.dump() + "\n");
     w.close();
+    for (auto& sel : selected) emit_event("save", sel.image.id, sel.image.id);
 }
 
 }  // namespace berth::images

@@ -13,6 +13,7 @@
 #include "images/manifest.hpp"
 #include "images/unpack.hpp"
 #include "sys/error.hpp"
+#include "sys/event_log.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
 #include "sys/lock.hpp"
@@ -206,7 +207,13 @@ std::optional<std::string> Store::tag(const std::string& id, const Reference& re
     auto rec = json::parse(text);
     rec["last_tag_time"] = sys::now_ns();
     sys::write_file_atomic(record_path(id), rec.dump());
+    emit_event("tag", id, ref.familiar());
     return previous;
+}
+
+// The store is <root>/images (store::Paths::images()).
+void Store::emit_event(std::string_view action, const std::string& id, const std::string& name) const {
+    sys::emit_event(dir_.parent_path(), "image", action, id, {{"name", name}});
 }
 
 std::vector<fs::path> Store::layer_dirs(const Image& img) {

@@ -170,6 +170,8 @@ public:
     std::vector<HistoryItem> history(const Image& img) const;
 
     // ---- used by the implementation files ------------------------------------------------
+    // Records an image event (sys/event_log.hpp) in the log of the root this store is in.
+    void emit_event(std::string_view action, const std::string& id, const std::string& name) const;
     fs::path blob_path(std::string_view digest) const;
     std::string read_blob(std::string_view digest) const;  // verified
     fs::path layer_dir(std::string_view chain_id) const;   // layers/<hex>

@@ -61,7 +61,9 @@ Image Store::new_image(const ImageConfig& base, const std::vector<Layer>& parent
 Image Store::import_rootfs(Source& tarball, const NewImageOptions& opts) {
     if (opts.tag && (opts.tag->has_digest() || !opts.tag->has_tag()))
         throw_error(Errc::invalid, "refusing to create a tag with a digest reference");
-    return new_image(ImageConfig{}, {}, "", &tarball, opts, true);
+    auto img = new_image(ImageConfig{}, {}, "", &tarball, opts, true);
+    emit_event("import", img.id, img.id);
+    return img;
 }
 
 Image Store::commit(const std::string& parent_id, Source* layer_tar, const NewImageOptions& opts) {

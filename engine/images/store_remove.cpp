@@ -58,6 +58,7 @@ public:
     }
 
     void untag(const Reference& r) {
+        if (auto it = refs_.find(r.str()); it != refs_.end()) store_.emit_event("untag", it->second, it->second);
         refs_.erase(r.str());
         records.push_back({r.familiar(), ""});
     }
@@ -109,6 +110,7 @@ public:
             sys::throw_errno("unlink", store_.record_path(id).string());
         parents_.erase(id);
         records.push_back({"", id});
+        store_.emit_event("delete", id, id);
         if (prune && !parent.empty() && parents_.count(parent)) delete_image(parent, false, true, true);
     }
 

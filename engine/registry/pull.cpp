@@ -290,6 +290,7 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
     }
     if (!all_there) ingest.commit({rec});
     emit("", "Digest: " + top.digest);
+    store.emit_event("pull", ref.familiar(), ref.familiar_repository());
     return res;
 }
 

@@ -236,6 +236,7 @@ PushResult push(images::Store& store, const images::Reference& ref, const PushOp
     rec.tags.push_back(d);
     ingest.commit({rec});
     emit("", ref.tag + ": digest: " + res.digest + " size: " + std::to_string(res.size));
+    store.emit_event("push", ref.familiar(), ref.familiar_repository());
     return res;
 }
 

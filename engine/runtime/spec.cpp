@@ -148,7 +148,9 @@ std::string to_json(const Spec& s) {
               {"lock_path", s.lock_path},
               {"seccomp_path", s.seccomp_path},
               {"exit_command", s.exit_command},
-              {"auto_remove", s.auto_remove}};
+              {"auto_remove", s.auto_remove},
+              {"event_root", s.event_root},
+              {"event_attrs", s.event_attrs}};
     if (!s.proxies.empty()) {
         json proxies = json::array();
         for (auto& p : s.proxies)
@@ -237,6 +239,8 @@ Spec spec_from_json(const std::string& text) {
         for (auto& p : j.value("proxies", json::array()))
             s.proxies.push_back({p.value("fd", -1), p.value("proto", "tcp"), p.value("target", ""), p.value("port", 0)});
         s.auto_remove = j.value("auto_remove", false);
+        s.event_root = j.value("event_root", "");
+        s.event_attrs = j.value("event_attrs", std::map<std::string, std::string>{});
         return s;
     } catch (const json::exception& e) {
         throw Error(Errc::corrupt, std::string("runtime spec: ") + e.what());

@@ -147,6 +147,10 @@ struct Spec {
     std::vector<std::string> exit_command;  // run when the container stops for good (cleanup)
     std::vector<LoopbackProxy> proxies;     // [::1] published ports
     bool auto_remove = false;  // --rm: the exit record is read once by the cleanup, then removed
+    // The root whose event log the shim writes (start, die, kill, ...) and the container's
+    // Actor.Attributes for those events (container/events.hpp).
+    std::string event_root;
+    std::map<std::string, std::string> event_attrs;
 };
 
 std::string to_json(const Spec&);

@@ -24,6 +24,7 @@
 #include "shim/proxy.hpp"
 #include "store/state.hpp"
 #include "sys/error.hpp"
+#include "sys/event_log.hpp"
 #include "sys/fs.hpp"
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
@@ -92,6 +93,13 @@ private:
     void flush_blocking(Client& c);
     bool should_restart() const;
     void write_state(bool durable = true) { store::write_state(spec_.state_path, state_, durable); }
+    // Records a container event (sys/event_log.hpp) with the container's attributes.
+    void event(std::string_view action, std::map<std::string, std::string> extra = {}) {
+        if (spec_.event_root.empty()) return;
+        auto attrs = spec_.event_attrs;
+        for (auto& [k, v] : extra) attrs[k] = std::move(v);
+        sys::emit_event(spec_.event_root, "container", action, spec_.id, std::move(attrs));
+    }
 
     // requests
     void on_frame(Client& c, const Frame& f);
@@ -224,6 +232,7 @@ bool Supervisor::start_process() {
     // fsync only matters if the machine crashes, and that ends the run anyway, with everything
     // the run held (kernel objects, the run dir); a process crash loses nothing (page cache).
     write_state(false);
+    event("start");
     return true;
 }
 
@@ -292,6 +301,7 @@ void Supervisor::health_done(int status) {
     auto& hs = *state_.health;
     hs.log.push_back({run.started, sys::now_ns(), code, run.output});
     if (hs.log.size() > 5) hs.log.erase(hs.log.begin());
+    auto was = hs.status;
     if (code == 0) {
         hs.status = "healthy";
         hs.failing_streak = 0;
@@ -304,6 +314,7 @@ void Supervisor::health_done(int status) {
         }
     }
     if (!exited_) write_state(false);  // a health result is re-probed after a crash, as on every start
+    if (hs.status != was) event("health_status: " + hs.status);
     schedule_health(sys::monotonic_ns());
 }
 
@@ -354,6 +365,8 @@ void Supervisor::handle_exit() {
     state_.finished_at = sys::now_ns();
     health_at_ = 0;
     if (state_.health) state_.health->status = "unhealthy";
+    if (state_.oom_killed) event("oom");
+    event("die", {{"exitCode", std::to_string(state_.exit_code)}});
 
     if (should_restart()) {
         // Attached clients end with the process, as `docker run`/`attach` do, restart or not.
@@ -616,6 +629,7 @@ void Supervisor::stop(int timeout) {
         } catch (...) {
         }
     }
+    event("kill", {{"signal", std::to_string(spec_.stop_signal)}});
     if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), spec_.stop_signal, nullptr, 0) < 0 && errno != ESRCH)
         ::kill(pid_, SIGKILL);
     if (timeout >= 0) kill_at_ = sys::monotonic_ns() + static_cast<std::int64_t>(timeout) * 1000 * kMs;
@@ -633,6 +647,7 @@ void Supervisor::kill_container(int sig) {
         } catch (...) {
         }
     }
+    event("kill", {{"signal", std::to_string(sig)}});
     ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0);
 }
 
@@ -648,6 +663,7 @@ void Supervisor::pause(bool freeze) {
         state_.status = "running";
     }
     write_state();
+    event(freeze ? "pause" : "unpause");
 }
 
 std::int64_t Supervisor::next_deadline() const {
@@ -661,6 +677,7 @@ void Supervisor::on_timers() {
     auto now = sys::monotonic_ns();
     if (kill_at_ && now >= kill_at_) {
         kill_at_ = 0;
+        if (pidfd_) event("kill", {{"signal", "9"}});
         if (pidfd_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
     }
     if (health_ && health_->deadline && now >= health_->deadline) {
