@@ -127,7 +127,8 @@ public:
     // before changing anything; returns the mappings with ephemeral ports resolved. A port
     // without a host address is published on 0.0.0.0 and, when the container has an IPv6
     // address (container_ip6), on :: too, as Docker does; an IPv6 host address needs
-    // container_ip6 (berth has no userland proxy to carry IPv6 to an IPv4-only container).
+    // container_ip6 (NAT does not cross families), except ::1, which the container's shim
+    // relays (listened_on_loopback6) to the IPv4 address when there is no IPv6 one.
     std::vector<PortMapping> publish(const std::string& container_id, const std::string& container_ip,
                                      const std::vector<PortSpec>& ports, const std::string& container_ip6 = {});
     void unpublish(const std::string& container_id);
