@@ -1,11 +1,9 @@
 // berth compose pull / push: the services' images to and from their registries, several at
 // once, with Compose's flags (-q, --ignore-pull-failures, --ignore-buildable, --policy,
 // --include-deps; --ignore-push-failures).
-#include <atomic>
 #include <iostream>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "cli/compose_ops.hpp"
 #include "cli/image_pull.hpp"
@@ -14,6 +12,7 @@
 #include "images/reference.hpp"
 #include "registry/push.hpp"
 #include "sys/error.hpp"
+#include "sys/parallel.hpp"
 #include "sys/strings.hpp"
 
 namespace berth::cli {
@@ -28,24 +27,17 @@ struct Job {
 // registry side gains little from more); returns the failures, "service: message" each.
 std::vector<std::string> run_jobs(const std::vector<Job>& jobs, const std::function<void(const Job&)>& fn) {
     int parallel = compose_flags().parallel;
-    size_t n = std::min<size_t>(jobs.size(), parallel > 0 ? size_t(parallel) : 4);
-    std::atomic<size_t> next{0};
     std::mutex mu;
     std::vector<std::string> failures;
-    auto worker = [&] {
-        for (size_t k; (k = next++) < jobs.size();) {
-            try {
-                fn(jobs[k]);
-            } catch (const std::exception& e) {
-                std::lock_guard lock(mu);
-                failures.push_back(jobs[k].service + ": " + e.what());
-            }
+    // Every job runs: a failure is collected, not thrown.
+    sys::parallel_for(jobs.size(), parallel > 0 ? size_t(parallel) : 4, [&](size_t k) {
+        try {
+            fn(jobs[k]);
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mu);
+            failures.push_back(jobs[k].service + ": " + e.what());
         }
-    };
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < n; ++t) threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads) t.join();
+    });
     std::sort(failures.begin(), failures.end());
     return failures;
 }

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <exception>
 #include <mutex>
-#include <thread>
 
 #include "images/config.hpp"
 #include "images/digest.hpp"
@@ -13,6 +12,7 @@
 #include "registry/client.hpp"
 #include "registry/platform.hpp"
 #include "sys/json.hpp"
+#include "sys/parallel.hpp"
 #include "sys/sha256.hpp"
 #include "sys/strings.hpp"
 
@@ -220,49 +220,29 @@ PullResult pull(images::Store& store, const images::Reference& ref, const PullOp
         }
     }
 
-    std::atomic<size_t> next{0};
     std::atomic<bool> abort{false};
-    std::exception_ptr first_error;
-    std::mutex err_mu;
-    auto worker = [&] {
-        for (;;) {
-            size_t k = next++;
-            if (k >= todo.size() || abort) return;
+    sys::parallel_for(
+        todo.size(), size_t(std::max(1, opts.max_concurrent)),
+        [&](size_t k) {
             size_t i = todo[k];
             const auto& d = m.layers[i];
             std::string id = images::short_id(d.digest);
-            try {
-                Request r;
-                r.target = "/v2/" + ref.path + "/blobs/" + d.digest;
-                auto body = client.open(r);
-                if (body->head().status != 200) {
-                    Response resp = body->head();
-                    char buf[4096];
-                    size_t n;
-                    while ((n = body->read(buf, sizeof buf)) > 0 && resp.body.size() < 65536) resp.body.append(buf, n);
-                    throw_response(resp, "fetching layer " + d.digest);
-                }
-                std::uint64_t total = d.size > 0 ? std::uint64_t(d.size) : 0;
-                CountingSource src(*body, [&](std::uint64_t n) { emit(id, "Downloading", n, total); }, abort, opts.cancel);
-                layers[i] = ingest.add_layer(src, specs[i], what + " layer " + d.digest);
-                emit(id, "Pull complete", total, total);
-            } catch (...) {
-                abort = true;
-                std::lock_guard lock(err_mu);
-                if (!first_error) first_error = std::current_exception();
-                return;
+            Request r;
+            r.target = "/v2/" + ref.path + "/blobs/" + d.digest;
+            auto body = client.open(r);
+            if (body->head().status != 200) {
+                Response resp = body->head();
+                char buf[4096];
+                size_t n;
+                while ((n = body->read(buf, sizeof buf)) > 0 && resp.body.size() < 65536) resp.body.append(buf, n);
+                throw_response(resp, "fetching layer " + d.digest);
             }
-        }
-    };
-    size_t nthreads = std::min<size_t>(todo.size(), size_t(std::max(1, opts.max_concurrent)));
-    if (nthreads <= 1) {
-        worker();
-    } else {
-        std::vector<std::thread> threads;
-        for (size_t t = 0; t < nthreads; ++t) threads.emplace_back(worker);
-        for (auto& t : threads) t.join();
-    }
-    if (first_error) std::rethrow_exception(first_error);
+            std::uint64_t total = d.size > 0 ? std::uint64_t(d.size) : 0;
+            CountingSource src(*body, [&](std::uint64_t n) { emit(id, "Downloading", n, total); }, abort, opts.cancel);
+            layers[i] = ingest.add_layer(src, specs[i], what + " layer " + d.digest);
+            emit(id, "Pull complete", total, total);
+        },
+        &abort);
     if (opts.cancel && *opts.cancel) throw_error(Errc::failed, "pull cancelled");
 
     ingest.add_blob(config);

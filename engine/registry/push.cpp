@@ -4,16 +4,14 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
-#include <exception>
 #include <mutex>
-#include <thread>
 
 #include "images/digest.hpp"
 #include "images/ingest.hpp"
 #include "registry/client.hpp"
 #include "sys/fs.hpp"
+#include "sys/parallel.hpp"
 #include "sys/sha256.hpp"
 #include "sys/strings.hpp"
 
@@ -180,30 +178,7 @@ PushResult push(images::Store& store, const images::Reference& ref, const PushOp
     }
     for (auto& b : blobs) emit(b.label, "Preparing");
 
-    std::atomic<size_t> next{0};
-    std::atomic<bool> abort{false};
-    std::exception_ptr first_error;
-    std::mutex err_mu;
-    auto worker = [&] {
-        for (;;) {
-            size_t k = next++;
-            if (k >= blobs.size() || abort) return;
-            try {
-                p.push_blob(blobs[k]);
-            } catch (...) {
-                abort = true;
-                std::lock_guard lock(err_mu);
-                if (!first_error) first_error = std::current_exception();
-                return;
-            }
-        }
-    };
-    size_t nthreads = std::min<size_t>(blobs.size(), size_t(std::max(1, opts.max_concurrent)));
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < nthreads; ++t) threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads) t.join();
-    if (first_error) std::rethrow_exception(first_error);
+    sys::parallel_for(blobs.size(), size_t(std::max(1, opts.max_concurrent)), [&](size_t k) { p.push_blob(blobs[k]); });
     p.push_blob(Blob{img.id, ""});  // the config
 
     std::string manifest = store.read_blob(img.manifest_digest);
