@@ -44,7 +44,7 @@ fig_build() {
     measure build "fully cached rebuild" docker 1 "$ITERS" \
       docker build -q --network none --build-arg BASE="$PEER_IMAGE" -t "$tag" "$ctx" || true
   else
-    skipped build docker "${PEER[docker]:-not asked for}"
+    skipped build docker "$(peer_why docker)"
   fi
   b rmi bench-build:cold bench-build:warm >/dev/null 2>&1 || true
   rm -rf "$ctx"

@@ -76,14 +76,16 @@ fig_compose() {
         on_exit "${DOCKER_COMPOSE[*]} -f $dir/peer.yaml -p berth-bench$$-$n down"
         compose_cycle docker-compose "$n" "${DOCKER_COMPOSE[@]}" -f "$dir/peer.yaml" -p "berth-bench$$-$n" || true
       else failed compose docker-compose "docker import failed"; fi
-    elif [ "$n" = "${sizes%% *}" ]; then skipped compose docker-compose "${PEER[docker-compose]:-not asked for}"; fi
-    if peer_enabled podman-compose; then
+    elif [ "$n" = "${sizes%% *}" ]; then skipped compose docker-compose "$(peer_why docker-compose)"; fi
+    if peer_enabled podman-compose && [ "$n" -gt "${BENCH_PODMAN_COMPOSE_MAX:-20}" ]; then
+      skipped compose podman-compose "$n services: over BENCH_PODMAN_COMPOSE_MAX (${BENCH_PODMAN_COMPOSE_MAX:-20}); podman-compose starts one podman process per step, ~1.5 min per round at 50 here"
+    elif peer_enabled podman-compose; then
       # podman-compose calls plain `podman`, so the image goes to podman's default storage
       # (removed at exit).
       if podman image exists "$PEER_IMAGE" || { podman import "$BUSYBOX_TAR" "$PEER_IMAGE" >/dev/null && on_exit "podman rmi -f $PEER_IMAGE"; }; then
         on_exit "podman-compose -f $dir/peer.yaml -p berth-bench$$-$n down"
         compose_cycle podman-compose "$n" podman-compose -f "$dir/peer.yaml" -p "berth-bench$$-$n" || true
       else failed compose podman-compose "podman import failed"; fi
-    elif [ "$n" = "${sizes%% *}" ]; then skipped compose podman-compose "${PEER[podman-compose]:-not asked for}"; fi
+    elif [ "$n" = "${sizes%% *}" ]; then skipped compose podman-compose "$(peer_why podman-compose)"; fi
   done
 }

@@ -46,5 +46,5 @@ fig_image() {
     image_cycle "busybox + 100 MiB" "$big" big || return 1
     rm -f "$big"
   fi
-  if ! peer_enabled docker; then skipped image docker "${PEER[docker]:-not asked for}"; fi
+  if ! peer_enabled docker; then skipped image docker "$(peer_why docker)"; fi
 }

@@ -6,8 +6,9 @@ source "$BENCH_DIR/peers.sh"
 
 # supervisor_mem TOOL PIDS...: PIDS are the containers' init pids; records their parents' PSS/RSS.
 supervisor_mem() {
-  local tool=$1 pid ppid name pss=() rss=() m
+  local tool=$1 pid ppid name="" pss=() rss=() m
   shift
+  [ $# -gt 0 ] || { failed memory "$tool" "no container started"; return 1; }
   for pid in "$@"; do
     ppid=$(ppid_of "$pid") || { failed memory "$tool" "no process $pid"; return 1; }
     name=$(comm_of "$ppid")
@@ -47,7 +48,7 @@ fig_memory() {
       supervisor_mem docker "${pids[@]}" || true
       docker rm -f "${ids[@]}" >/dev/null 2>&1 || true
     else failed memory docker "docker import failed"; fi
-  else skipped memory docker "${PEER[docker]:-not asked for}"; fi
+  else skipped memory docker "$(peer_why docker)"; fi
   if peer_enabled podman; then
     if podman_image; then
       ids=(); pids=()
@@ -56,5 +57,5 @@ fig_memory() {
       supervisor_mem podman "${pids[@]}" || true
       P rm -f -t 0 "${ids[@]}" >/dev/null 2>&1 || true
     else failed memory podman "podman import failed"; fi
-  else skipped memory podman "${PEER[podman]:-not asked for}"; fi
+  else skipped memory podman "$(peer_why podman)"; fi
 }

@@ -98,7 +98,7 @@ fig_port() {
         on_exit "docker rm -f $d2" && http_rate "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" || true
       docker rm -f "${d1:-}" "${d2:-}" >/dev/null 2>&1 || true
     else failed port docker "docker import failed"; fi
-  else skipped port docker "${PEER[docker]:-not asked for}"; fi
+  else skipped port docker "$(peer_why docker)"; fi
   if peer_enabled podman; then
     if podman_image; then
       local q1
@@ -106,5 +106,5 @@ fig_port() {
         sink_mbps "podman|tcp stream, published 127.0.0.1 port|127.0.0.1|$ps" || true
       P rm -f -t 0 "${q1:-}" >/dev/null 2>&1 || true
     else failed port podman "podman import failed"; fi
-  else skipped port podman "${PEER[podman]:-not asked for}"; fi
+  else skipped port podman "$(peer_why podman)"; fi
 }

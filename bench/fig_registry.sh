@@ -81,5 +81,5 @@ YML
     rm -f "$big"
   fi
   if ! skopeo_wanted; then skipped registry skopeo "not installed or not asked for"; fi
-  if ! peer_enabled docker; then skipped registry docker "${PEER[docker]:-not asked for}"; fi
+  if ! peer_enabled docker; then skipped registry docker "$(peer_why docker)"; fi
 }

@@ -14,25 +14,25 @@ fig_start() {
       measure start "$bridge" docker "$WARMUP" "$ITERS" docker run --rm "$PEER_IMAGE" true || true
       split_docker docker docker "$PEER_IMAGE"
     else failed start docker "docker import of the busybox rootfs failed"; fi
-  else skipped start docker "${PEER[docker]:-not asked for}"; fi
+  else skipped start docker "$(peer_why docker)"; fi
   if peer_enabled podman; then
     if podman_image; then
       measure start "$none" podman "$WARMUP" "$ITERS" P run --rm --network none "$PEER_IMAGE" true || true
       measure start "$bridge" podman "$WARMUP" "$ITERS" P run --rm "$PEER_IMAGE" true || true
       split_docker podman P "$PEER_IMAGE"
     else failed start podman "podman import of the busybox rootfs failed"; fi
-  else skipped start podman "${PEER[podman]:-not asked for}"; fi
+  else skipped start podman "$(peer_why podman)"; fi
   local rt bundle
   for rt in crun runc; do
     if peer_enabled $rt; then
       if bundle=$(oci_bundle $rt); then
         measure start "$none" "$rt run (floor)" "$WARMUP" "$ITERS" oci_run $rt "$bundle" || true
       else failed start $rt "could not make an OCI bundle with '$rt spec'"; fi
-    else skipped start $rt "${PEER[$rt]:-not asked for}"; fi
+    else skipped start $rt "$(peer_why $rt)"; fi
   done
   if peer_enabled unshare; then
     measure start "$none" "unshare (floor)" "$WARMUP" "$ITERS" unshare --fork --pid --mount --uts --ipc --net true || true
-  else skipped start unshare "${PEER[unshare]:-not asked for}"; fi
+  else skipped start unshare "$(peer_why unshare)"; fi
 }
 
 # The lifecycle of a detached container step by step: create, start, wait, rm.

@@ -121,7 +121,7 @@ measure() {
 declare -A PEER=()
 detect_peers() {
   if ! command -v docker >/dev/null 2>&1; then PEER[docker]="not installed"
-  elif ! timeout 10 docker info >/dev/null 2>&1; then PEER[docker]="installed, but no daemon answers (start dockerd)"
+  elif ! timeout 10 docker info >/dev/null 2>&1; then PEER[docker]="installed, but no daemon answers${DOCKERD_WHY:+ ($DOCKERD_WHY)}"
   else PEER[docker]=ok; fi
   if ! command -v podman >/dev/null 2>&1; then PEER[podman]="not installed"
   else PEER[podman]=ok; fi
@@ -129,6 +129,9 @@ detect_peers() {
   for rt in crun runc; do
     if command -v "$rt" >/dev/null 2>&1; then PEER[$rt]=ok; else PEER[$rt]="not installed"; fi
   done
+  if [ "${PEER[crun]}" = ok ] && crun_needs_no_cgroups; then
+    PEER[crun]="installed, but cannot run here: this host's cgroup2 mount has controllers ($(tr '\n' ' ' </sys/fs/cgroup/unified/cgroup.controllers| sed 's/ $//')) beside cgroup v1, which crun refuses"
+  fi
   if docker compose version >/dev/null 2>&1 && [ "${PEER[docker]}" = ok ]; then PEER[docker-compose]=ok; DOCKER_COMPOSE=(docker compose)
   elif command -v docker-compose >/dev/null 2>&1 && [ "${PEER[docker]}" = ok ]; then PEER[docker-compose]=ok; DOCKER_COMPOSE=(docker-compose)
   elif command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1; then PEER[docker-compose]="installed, but no docker daemon answers"
@@ -139,8 +142,12 @@ detect_peers() {
   if command -v unshare >/dev/null 2>&1; then PEER[unshare]=ok; else PEER[unshare]="not installed"; fi
 }
 peer_ok() { [ "${PEER[$1]:-}" = ok ]; }
+# wants_peer TOOL: asked for with --peers (installed or not).
+wants_peer() { [[ "$PEERS" == all || ",$PEERS," == *",$1,"* ]]; }
 # peer_enabled TOOL: installed and asked for (--peers).
-peer_enabled() { peer_ok "$1" && [[ ",$PEERS," == *",$1,"* || "$PEERS" == all ]]; }
+peer_enabled() { peer_ok "$1" && wants_peer "$1"; }
+# peer_why TOOL: why TOOL is not measured.
+peer_why() { if wants_peer "$1"; then echo "${PEER[$1]:-unknown}"; else echo "not asked for (--peers)"; fi; }
 
 # --- reports -----------------------------------------------------------------------------------
 # summary: $RESULTS with statistics, one awk pass (the reports would otherwise fork per row):
@@ -233,7 +240,8 @@ peer_version() {
   [ "${PEER[$1]:-}" = ok ] || return 0
   case $1 in
     docker) printf ' (%s)' "$(docker version --format '{{.Server.Version}}' 2>/dev/null)" ;;
-    podman|crun|runc) printf ' (%s)' "$("$1" --version 2>/dev/null | head -1)" ;;
+    podman) printf ' (%s%s)' "$(podman --version 2>/dev/null | head -1)" "${PODMAN_RUNTIME:+, with $PODMAN_RUNTIME}" ;;
+    crun|runc) printf ' (%s)' "$("$1" --version 2>/dev/null | head -1)" ;;
     docker-compose) printf ' (%s)' "$("${DOCKER_COMPOSE[@]}" version --short 2>/dev/null)" ;;
     podman-compose) printf ' (%s)' "$(podman-compose version 2>/dev/null | tail -1)" ;;
     unshare) printf ' (%s)' "$(unshare --version 2>/dev/null | head -1)" ;;

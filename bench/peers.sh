@@ -40,3 +40,4 @@ oci_run() {  # oci_run RUNTIME BUNDLE
   mkdir -p "$WORK/$1-state"
   "$1" --root "$WORK/$1-state" run -b "$2" "bench-$$-$_oci_seq"
 }
+
