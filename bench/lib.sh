@@ -210,7 +210,7 @@ report_json() {
     "$(json_str "$(cgroup_kind)")"
   printf '  "berth": {"binary": %s, "version": %s, "git": %s},\n' "$(json_str "$BERTH")" \
     "$(json_str "$("$BERTH" version 2>/dev/null | head -1)")" \
-    "$(json_str "$(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo unknown)")"
+    "$(json_str "$(berth_commit)")"
   printf '  "options": {"iterations": %s, "warmup": %s, "quick": %s},\n' "$ITERS" "$WARMUP" "$([ "$QUICK" = 1 ] && echo true || echo false)"
   printf '  "peers": {'
   local p sep=""
@@ -234,6 +234,14 @@ report_json() {
     printf '\n    {"figure": %s, "tool": %s, "reason": %s}' "$(json_str "$fig")" "$(json_str "$what")" "$(json_str "$why")"
   done <"$SKIPS"
   printf '\n  ]\n}\n'
+}
+
+# berth_commit: the commit the measured binary was built from (its `version`), else, for a berth
+# older than that line, the source tree's (which may not be the binary's).
+berth_commit() {
+  local c
+  c=$("$BERTH" version -f '{{.Client.GitCommit}}' 2>/dev/null) && [ -n "$c" ] && { echo "$c"; return; }
+  echo "source tree $(git -C "$SRC_DIR" describe --always --dirty 2>/dev/null || echo unknown)"
 }
 
 peer_version() {
