@@ -251,7 +251,7 @@ peer_version() {
     podman) printf ' (%s%s)' "$(podman --version 2>/dev/null | head -1)" "${PODMAN_RUNTIME:+, with $PODMAN_RUNTIME}" ;;
     crun|runc) printf ' (%s)' "$("$1" --version 2>/dev/null | head -1)" ;;
     docker-compose) printf ' (%s)' "$("${DOCKER_COMPOSE[@]}" version --short 2>/dev/null)" ;;
-    podman-compose) printf ' (%s)' "$(podman-compose version 2>/dev/null | tail -1)" ;;
+    podman-compose) printf ' (%s)' "$(podman-compose version 2>/dev/null | awk '/^podman-compose/ { print $NF; exit }')" ;;
     unshare) printf ' (%s)' "$(unshare --version 2>/dev/null | head -1)" ;;
   esac
 }
