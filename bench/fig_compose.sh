@@ -31,7 +31,7 @@ compose_cycle() {
   shift 2
   local i up=() down=() rounds=$ITERS
   # 50 services take a while with any tool: fewer rounds for the big projects.
-  [ "$n" -ge 20 ] && rounds=$(( ITERS > 5 ? ITERS / 2 : ITERS ))
+  [ "$n" -ge 20 ] && [ "$ITERS" -gt 10 ] && rounds=$(( ITERS / 2 > 10 ? ITERS / 2 : 10 ))
   for ((i = 0; i < 1 + rounds; i++)); do
     timed "$@" up -d || { failed compose "$tool" "up -d of $n services: $(tail -c 300 "$WORK/last.err")"; "$@" down >/dev/null 2>&1; return 1; }
     local tu=$ELAPSED_MS

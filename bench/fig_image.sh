@@ -18,7 +18,7 @@ fresh() {  # fresh CMD...: berth against a new, empty root (removed at once afte
 # image_cycle LABEL TAR NAME: import TAR as NAME, then time import, save and load.
 image_cycle() {
   local label=$1 tar=$2 name=$3 out="$WORK/save-$3.tar" iters=$ITERS
-  [ "$label" = busybox ] || iters=$(( ITERS > 5 ? 5 : ITERS ))
+  [ "$label" = busybox ] || iters=$(( ITERS > 10 ? 10 : ITERS ))
   b import "$tar" "$name" >/dev/null || { failed image berth "import of $label"; return 1; }
   measure image "import, $label" berth 1 "$iters" fresh import "$tar" "$name" || return 1
   measure image "save -o, $label" berth 1 "$iters" b save -o "$out" "$name" || return 1

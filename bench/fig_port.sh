@@ -34,7 +34,7 @@ sink_mbps() {
 
 # http_rate TARGET...: as sink_mbps, rounds of $HTTP_S seconds of sequential GETs per target.
 http_rate() {
-  local i t out tool case addr port r a c runs=$(( ITERS > 5 ? 5 : ITERS ))
+  local i t out tool case addr port r a c runs=$(( ITERS > 10 ? 10 : ITERS ))
   declare -A rps=() p50=() p99=()
   for t in "$@"; do
     IFS='|' read -r tool case addr port <<<"$t"

@@ -23,7 +23,7 @@ docker_cold() { docker rmi -f "$1" >/dev/null 2>&1 || true; docker pull -q "$1" 
 
 registry_case() {
   local label=$1 tar=$2 ref="$REG/bench/$3:1" iters=$ITERS
-  [ "$label" = busybox ] || iters=$(( ITERS > 5 ? 5 : ITERS ))
+  [ "$label" = busybox ] || iters=$(( ITERS > 10 ? 10 : ITERS ))
   b import "$tar" "$ref" >/dev/null || { failed registry berth "import of $label"; return 1; }
   measure registry "push (first upload), $label" berth 0 1 b push -q "$ref" || return 1
   measure registry "push (blobs there), $label" berth 1 "$iters" b push -q "$ref" || return 1
