@@ -720,13 +720,6 @@ int Supervisor::run() {
     sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     ::signal(SIGPIPE, SIG_IGN);
 
-    if (!spec_.cgroup_name.empty()) {
-        try {
-            cgroup_ = cgroups::Cgroup::open(cgroups::detect(), spec_.cgroup_parent, spec_.cgroup_name);
-        } catch (...) {
-        }
-    }
-
     // The CLI's first frame says whether it attaches, so no output is missed.
     {
         auto first = runtime::read_frame(start_client_->fd.get());
@@ -747,6 +740,14 @@ int Supervisor::run() {
         return 0;
     }
     runtime::write_frame(start_client_->fd.get(), 'P', std::to_string(pid_));
+    // The cgroup (for OOM kills, pause) is looked up only now, off the path to 'P': this run's
+    // cgroup was made for it by the start, so the first run's OOM count starts at 0.
+    if (!spec_.cgroup_name.empty()) {
+        try {
+            cgroup_ = cgroups::Cgroup::open(cgroups::detect(), spec_.cgroup_parent, spec_.cgroup_name);
+        } catch (...) {
+        }
+    }
     set_nonblock(start_client_->fd.get());
     if (start_client_->closing) start_client_->fd.reset();
 
