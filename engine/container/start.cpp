@@ -75,9 +75,10 @@ std::vector<int> container_caps(const HostConfig& hc) {
     return caps.numbers();
 }
 
-// The container's seccomp program, nullopt when it runs unconfined. Compiling Docker's profile
-// costs tens of milliseconds, so programs are cached by (profile, capabilities) under the root.
-std::optional<std::string> Engine::seccomp_program(const HostConfig& hc, const std::vector<int>& caps) {
+// The file holding the container's seccomp program, nullopt when it runs unconfined. Compiling
+// Docker's profile costs tens of milliseconds, so programs are cached by (profile, capabilities)
+// under the root.
+std::optional<std::filesystem::path> Engine::seccomp_program(const HostConfig& hc, const std::vector<int>& caps) {
     auto choice = runtime::seccomp_choice(hc.security_opt);
     if (hc.privileged || choice.kind == runtime::SeccompChoice::Kind::unconfined) return std::nullopt;
     runtime::CapSet set;
@@ -85,12 +86,12 @@ std::optional<std::string> Engine::seccomp_program(const HostConfig& hc, const s
     std::string key = sys::sha256_hex("berth-seccomp-v1\n" + std::to_string(static_cast<int>(choice.kind)) + "\n" +
                                       choice.profile_json + "\n" + std::to_string(set.bits()));
     auto cached = paths().root / "cache" / "seccomp" / (key + ".bpf");
-    if (auto bpf = sys::read_file_if_exists(cached)) return bpf;
+    if (sys::exists(cached)) return cached;
     auto bpf = runtime::compile_seccomp(choice, hc.privileged, set);
     if (!bpf) return std::nullopt;
     sys::mkdirs(cached.parent_path(), 0700);
     sys::write_file_atomic(cached, *bpf, 0600);
-    return bpf;
+    return cached;
 }
 
 namespace {
@@ -152,7 +153,7 @@ void Engine::release_run(const Container& c) {
         if (e.kind() != Errc::not_found) throw;
     }
     release_shm(records_.run_dir(c.id));
-    sys::remove_tree(records_.run_dir(c.id));
+    discard_dir(records_.run_dir(c.id), c.id);
 }
 
 PreparedRun Engine::prepare_run(const Container& c) {
@@ -436,9 +437,12 @@ PreparedRun Engine::prepare_run(const Container& c) {
     p.tty = cf.tty;
     p.stdin_open = cf.open_stdin;
     p.caps = container_caps(hc);
-    if (auto bpf = seccomp_program(hc, p.caps)) {
+    if (auto cached = seccomp_program(hc, p.caps)) {
+        // A hard link to the cached program: the run keeps its own even when the cache is
+        // cleared, and no bytes are written here (nor freed again by the cleanup). A copy when
+        // the run dir is on another filesystem.
         auto path = rundir / "seccomp.bpf";
-        sys::write_file_replace(path, *bpf, 0600);
+        if (::link(cached->c_str(), path.c_str()) < 0) sys::write_file_replace(path, sys::read_file(*cached), 0600);
         s.seccomp_path = path.string();
         p.seccomp = true;
     }
@@ -671,11 +675,13 @@ int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
             sigset_t old;
             ~Restore() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
         } restore{old};
-        cleanup(c.id, run_id);
+        std::vector<std::filesystem::path> trash;
+        cleanup(c.id, run_id, &trash);
         try {
-            runtime::write_frame(sock.get(), 'c');
+            runtime::write_frame(sock.get(), 'c', deferred_removals(trash));
         } catch (const sys::Error&) {
-            // The shim is gone already: nothing is left for it to do.
+            // The shim is gone already: delete what it would have.
+            for (auto& t : trash) sys::remove_tree(t);
         }
     }
     return end.exit_code;
