@@ -83,6 +83,11 @@ void Driver::add(pid_t pid) {
 
 void Driver::destroy(bool remove_parent) {
     auto ds = dirs();
+    // The usual case: the container's processes are gone and it made no sub-cgroups, so a plain
+    // rmdir of each dir does it (the kernel refuses, EBUSY, a cgroup that has tasks or children:
+    // then the walk below kills and removes them).
+    ds.erase(std::remove_if(ds.begin(), ds.end(), [](const fs::path& d) { return ::rmdir(d.c_str()) == 0 || errno == ENOENT; }),
+             ds.end());
     bool any = std::any_of(ds.begin(), ds.end(), [](const fs::path& d) { return sys::is_dir(d); });
     if (any) {
         if (!pids().empty()) kill_all(SIGKILL);

@@ -11,6 +11,12 @@
 
 namespace berth::container {
 
+std::string deferred_removals(const std::vector<std::filesystem::path>& trash) {
+    std::string out;
+    for (auto& t : trash) out += t.string() + "\n";
+    return out;
+}
+
 unsigned char attach_flags(const StartOptions& opts) {
     unsigned char f = runtime::kAttachStdout | runtime::kAttachStderr;
     if (opts.attach_stdin) f |= runtime::kAttachStdin;

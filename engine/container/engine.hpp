@@ -162,8 +162,12 @@ public:
     // The exit command of a run (the shim calls it when the container stops for good): release
     // the run's network attachments, published ports and cgroup; remove the container when it
     // was created with --rm. Only acts when run_id is still the container's current run and no
-    // shim is alive, so it never undoes a later start.
-    void cleanup(const std::string& id, const std::string& run_id);
+    // shim is alive, so it never undoes a later start. With defer, the run dir and a removed
+    // record's directory are renamed out of the way (the container is gone from every listing
+    // and its name is free) and their paths appended there instead of deleted: a claimant hands
+    // them to the shim with its 'c' (runtime/attach.hpp), which deletes them after the client
+    // has its answer. On this kind of disk each freed block is a synchronous discard.
+    void cleanup(const std::string& id, const std::string& run_id, std::vector<std::filesystem::path>* defer = nullptr);
 
     store::State state(const Container& c) { return records_.state(c.id); }
     std::vector<std::string> take_warnings();
@@ -172,13 +176,17 @@ private:
     friend struct PreparedRun;
     PreparedRun prepare_run(const Container& c);
     void release_run(const Container& c);
+    void remove_record(const Container& c, bool volumes);
+    // Deletes dir, or (deferred_ set) renames it to its parent's ".rm-<id>" and records that.
+    void discard_dir(const std::filesystem::path& dir, const std::string& id);
     void enter_rootfs(const Container& c, const std::string& mountpoint);
     static std::string str_command(const Container& c);
-    std::optional<std::string> seccomp_program(const HostConfig& hc, const std::vector<int>& caps);
+    std::optional<std::filesystem::path> seccomp_program(const HostConfig& hc, const std::vector<int>& caps);
     struct Impl;
     std::unique_ptr<Impl> impl_;
     Records records_;
     std::vector<std::string> warnings_;
+    std::vector<std::filesystem::path>* deferred_ = nullptr;  // set during cleanup(..., defer)
 };
 
 // Docker's STATUS column: "Up 5 seconds (healthy)", "Exited (0) 3 minutes ago", "Created".

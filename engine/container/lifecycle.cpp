@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <thread>
 
 #include "container/engine.hpp"
@@ -88,8 +90,10 @@ void Engine::stop(const std::string& id_or_name, std::optional<int> timeout) {
         bool claim = !run_id.empty() && send_request(sock.get(), 'A', std::string(1, static_cast<char>(runtime::kClaimCleanup)));
         auto end = wait_end(sock.get());
         if (claim && end && end->cleanup_owed) {
-            cleanup(c.id, run_id);
-            send_request(sock.get(), 'c');
+            std::vector<std::filesystem::path> trash;
+            cleanup(c.id, run_id, &trash);
+            if (!send_request(sock.get(), 'c', deferred_removals(trash)))
+                for (auto& t : trash) sys::remove_tree(t);  // the shim is gone: ours to delete
         }
     }
     wait_shim_gone(records_, c.id);
@@ -173,11 +177,7 @@ void Engine::remove(const std::string& id_or_name, bool force, bool volumes) {
     if (!sys::exists(records_.dir(c.id) / "config.json")) return;  // removed meanwhile (--rm)
     auto raw = store::read_state(records_.state_path(c.id));
     if (raw.running() || sys::exists(records_.run_dir(c.id))) release_run(c);
-    // Move the record out of the way first, so a reader never sees half a container.
-    auto dir = records_.dir(c.id);
-    auto trash = paths().containers() / (".rm-" + c.id);
-    if (::rename(dir.c_str(), trash.c_str()) < 0) sys::throw_errno("rename", dir.string());
-    sys::remove_tree(trash);
+    discard_dir(records_.dir(c.id), c.id);
     emit_event(paths(), c, "destroy");
     if (!volumes) return;
     // rm -v: the container's own anonymous volumes, unless another container still uses one
@@ -194,7 +194,26 @@ void Engine::remove(const std::string& id_or_name, bool force, bool volumes) {
     }
 }
 
-void Engine::cleanup(const std::string& id, const std::string& run_id) {
+void Engine::discard_dir(const std::filesystem::path& dir, const std::string& id) {
+    // Moved out of the way first, so a reader never sees half a container (Records::list skips
+    // names that are not IDs); a trash left by a crash is replaced.
+    auto trash = dir.parent_path() / (".rm-" + id);
+    if (::rename(dir.c_str(), trash.c_str()) < 0) {
+        if (errno == ENOENT) return;
+        if (errno != ENOTEMPTY && errno != EEXIST) sys::throw_errno("rename", dir.string());
+        sys::remove_tree(trash);
+        if (::rename(dir.c_str(), trash.c_str()) < 0) sys::throw_errno("rename", dir.string());
+    }
+    if (deferred_) deferred_->push_back(trash);
+    else sys::remove_tree(trash);
+}
+
+void Engine::cleanup(const std::string& id, const std::string& run_id, std::vector<std::filesystem::path>* defer) {
+    struct Scope {
+        Engine& e;
+        ~Scope() { e.deferred_ = nullptr; }
+    } scope{*this};
+    deferred_ = defer;
     auto c = records_.find(id);
     if (!c) return;
     bool auto_remove = false;

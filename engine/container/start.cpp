@@ -1,7 +1,9 @@
 // docker start: prepare everything the container's run needs (layers, cgroup, network,
 // /etc files, the runtime spec), then hand it to a new shim and wait for its answer.
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -73,9 +75,10 @@ std::vector<int> container_caps(const HostConfig& hc) {
     return caps.numbers();
 }
 
-// The container's seccomp program, nullopt when it runs unconfined. Compiling Docker's profile
-// costs tens of milliseconds, so programs are cached by (profile, capabilities) under the root.
-std::optional<std::string> Engine::seccomp_program(const HostConfig& hc, const std::vector<int>& caps) {
+// The file holding the container's seccomp program, nullopt when it runs unconfined. Compiling
+// Docker's profile costs tens of milliseconds, so programs are cached by (profile, capabilities)
+// under the root.
+std::optional<std::filesystem::path> Engine::seccomp_program(const HostConfig& hc, const std::vector<int>& caps) {
     auto choice = runtime::seccomp_choice(hc.security_opt);
     if (hc.privileged || choice.kind == runtime::SeccompChoice::Kind::unconfined) return std::nullopt;
     runtime::CapSet set;
@@ -83,12 +86,12 @@ std::optional<std::string> Engine::seccomp_program(const HostConfig& hc, const s
     std::string key = sys::sha256_hex("berth-seccomp-v1\n" + std::to_string(static_cast<int>(choice.kind)) + "\n" +
                                       choice.profile_json + "\n" + std::to_string(set.bits()));
     auto cached = paths().root / "cache" / "seccomp" / (key + ".bpf");
-    if (auto bpf = sys::read_file_if_exists(cached)) return bpf;
+    if (sys::exists(cached)) return cached;
     auto bpf = runtime::compile_seccomp(choice, hc.privileged, set);
     if (!bpf) return std::nullopt;
     sys::mkdirs(cached.parent_path(), 0700);
     sys::write_file_atomic(cached, *bpf, 0600);
-    return bpf;
+    return cached;
 }
 
 namespace {
@@ -150,7 +153,7 @@ void Engine::release_run(const Container& c) {
         if (e.kind() != Errc::not_found) throw;
     }
     release_shm(records_.run_dir(c.id));
-    sys::remove_tree(records_.run_dir(c.id));
+    discard_dir(records_.run_dir(c.id), c.id);
 }
 
 PreparedRun Engine::prepare_run(const Container& c) {
@@ -434,9 +437,12 @@ PreparedRun Engine::prepare_run(const Container& c) {
     p.tty = cf.tty;
     p.stdin_open = cf.open_stdin;
     p.caps = container_caps(hc);
-    if (auto bpf = seccomp_program(hc, p.caps)) {
+    if (auto cached = seccomp_program(hc, p.caps)) {
+        // A hard link to the cached program: the run keeps its own even when the cache is
+        // cleared, and no bytes are written here (nor freed again by the cleanup). A copy when
+        // the run dir is on another filesystem.
         auto path = rundir / "seccomp.bpf";
-        sys::write_file_replace(path, *bpf, 0600);
+        if (::link(cached->c_str(), path.c_str()) < 0) sys::write_file_replace(path, sys::read_file(*cached), 0600);
         s.seccomp_path = path.string();
         p.seccomp = true;
     }
@@ -495,11 +501,27 @@ PreparedRun Engine::prepare_run(const Container& c) {
 
 namespace {
 
-// Starts berth-shim detached with fd 3 = our socket, fd 4 = the network namespace and fds 5…
-// the [::1] published ports' sockets (spec.proxies names them). The shim
-// forks itself off and its first process exits (berth-shim's main), so it is nobody's child but
-// init's; posix_spawn (clone with CLONE_VM|CLONE_VFORK) spares copying this process's page
-// tables, which a fork of the client (26 shared libraries, compose's threads) would.
+// The middle process of spawn_shim: it shares our memory (clone with CLONE_VM|CLONE_VFORK, so
+// we wait while it runs), posix_spawns berth-shim and exits, which leaves the shim nobody's
+// child but init's without a page table copied anywhere (a fork of this process would copy
+// ours, a fork in the shim its own, whose pages it would then fault in again).
+struct SpawnCall {
+    const char* path;
+    const posix_spawn_file_actions_t* fa;
+    const posix_spawnattr_t* attr;
+    char* const* argv;
+    int err = 0;
+};
+
+int spawn_middle(void* arg) {
+    auto* call = static_cast<SpawnCall*>(arg);
+    pid_t pid;
+    call->err = ::posix_spawn(&pid, call->path, call->fa, call->attr, call->argv, environ);
+    ::_exit(call->err == 0 ? 0 : 1);
+}
+
+// Starts berth-shim detached, in a session of its own, with fd 3 = our socket, fd 4 = the
+// network namespace and fds 5… the [::1] published ports' sockets (spec.proxies names them).
 sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd, const std::vector<sys::unique_fd>& proxy_fds) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) sys::throw_errno("socketpair");
@@ -544,13 +566,25 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd, const std:
     sigset_t none;
     sigemptyset(&none);
     ::posix_spawnattr_setsigmask(&attr, &none);
-    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
     const char* argv[] = {shim.c_str(), spec_path.c_str(), nullptr};
-    pid_t pid;
-    if (int err = ::posix_spawn(&pid, shim.c_str(), &fa, &attr, const_cast<char* const*>(argv), environ))
-        throw sys::Error(err, "posix_spawn", shim);
+    SpawnCall call{shim.c_str(), &fa, &attr, const_cast<char* const*>(argv)};
+    constexpr size_t kStack = 64 * 1024;
+    void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) sys::throw_errno("mmap", "spawn stack");
+    // No handler of ours may run on the middle's stack, in our memory: every signal stays blocked
+    // until it is gone (posix_spawn hands the shim an empty mask).
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t mid = ::clone(spawn_middle, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &call);
+    int clone_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::munmap(stack, kStack);
+    if (mid < 0) throw sys::Error(clone_errno, "clone", "the middle process for " + shim);
     int status = 0;
-    sys::retry_eintr([&] { return ::waitpid(pid, &status, 0); });
+    sys::retry_eintr([&] { return ::waitpid(mid, &status, 0); });
+    if (call.err) throw sys::Error(call.err, "posix_spawn", shim);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(Errc::failed, "could not start berth-shim");
     return ours;
 }
@@ -641,11 +675,13 @@ int Engine::start(const std::string& id_or_name, const StartOptions& opts) {
             sigset_t old;
             ~Restore() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
         } restore{old};
-        cleanup(c.id, run_id);
+        std::vector<std::filesystem::path> trash;
+        cleanup(c.id, run_id, &trash);
         try {
-            runtime::write_frame(sock.get(), 'c');
+            runtime::write_frame(sock.get(), 'c', deferred_removals(trash));
         } catch (const sys::Error&) {
-            // The shim is gone already: nothing is left for it to do.
+            // The shim is gone already: delete what it would have.
+            for (auto& t : trash) sys::remove_tree(t);
         }
     }
     return end.exit_code;

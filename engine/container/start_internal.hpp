@@ -47,5 +47,8 @@ struct AttachEnd {
 // shim sends 'E' or 'C'. Forwards SIGINT/SIGTERM (docker's --sig-proxy) and, with a tty, the
 // terminal size.
 AttachEnd stream_attach(int sock, const StartOptions& opts);
+// The data of a claimant's 'c': the directories Engine::cleanup deferred, one a line, which the
+// shim deletes once the claimant has its answer.
+std::string deferred_removals(const std::vector<std::filesystem::path>& trash);
 
 }  // namespace berth::container

@@ -10,7 +10,8 @@
 //   'S' stop, data = "<timeout s>"       'O' ok
 //   'K' kill, data = signal number
 //   'F' pause (freeze), 'T' unpause      'C' as 'E', and the run's cleanup is this client's
-//   'c' the cleanup is done (after 'C')
+//   'c' the cleanup is done (after 'C'),
+//       data = directories it renamed away, one a line, for the shim to delete after it
 //
 // The CLI that starts a container and stays attached (run without -d, start -a), or one that
 // stops it (an 'A' with only kClaimCleanup after its 'S'), claims the cleanup of the run with

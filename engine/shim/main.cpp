@@ -2,7 +2,7 @@
 // container's init for `--init` when invoked as docker-init.
 //
 //   berth-shim <spec.json>        fd 3: start socket to berth; fd 4: network namespace (optional);
-//                                 forks, and the parent exits once the child runs detached
+//                                 spawned detached, in a session of its own
 //   /sbin/docker-init -- CMD...   inside a container
 #include <fcntl.h>
 #include <unistd.h>
@@ -24,13 +24,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: berth-shim SPEC.json (started by berth, not by hand)\n");
         return 2;
     }
-    // berth spawns us without copying its own (large) address space (posix_spawn); we make
-    // ourselves nobody's child but init's here, where a fork copies only this small static
-    // binary: the parent exits at once (berth waits for that), the child leads a new session.
-    pid_t pid = ::fork();
-    if (pid < 0) return 1;
-    if (pid > 0) ::_exit(0);
-    ::setsid();
+    // berth spawns us in a session of our own from a middle process that exits at once
+    // (engine/container/start.cpp: spawn_shim), so we are nobody's child but init's already.
+    if (::getsid(0) != ::getpid()) ::setsid();
     try {
         auto spec = berth::runtime::spec_from_json(berth::sys::read_file(argv[1]));
         int netns = spec.net == berth::runtime::Spec::Net::own_fd ? 4 : -1;

@@ -90,6 +90,7 @@ private:
     void handle_exit();
     void finalize();
     bool hand_cleanup_to_client();
+    void take_trash(const std::string& data);
     void flush_blocking(Client& c);
     bool should_restart() const;
     void write_state(bool durable = true) { store::write_state(spec_.state_path, state_, durable); }
@@ -134,6 +135,7 @@ private:
     std::uint64_t oom_before_ = 0;
 
     std::list<std::unique_ptr<Client>> clients_;
+    std::vector<std::filesystem::path> trash_;  // deleted at the end (take_trash)
     Client* start_client_ = nullptr;
     sys::unique_fd listen_;
     sys::unique_fd lock_;
@@ -418,7 +420,31 @@ void Supervisor::finalize() {
     send_exit();
     // Blocking flush: nothing else is left to do, and a client waiting for 'E' must get it.
     for (auto& c : clients_) flush_blocking(*c);
+    for (auto& c : clients_) c->fd.reset();  // they have what they waited for ('E')
+    // The claimant has its answer (and has returned to its user); what it renamed away is
+    // deleted now, off its path.
+    for (auto& t : trash_) {
+        try {
+            sys::remove_tree(t);
+        } catch (...) {
+        }
+    }
     done_ = true;
+}
+
+// The claimant's 'c' names the directories its cleanup renamed out of the way (runtime/attach.hpp).
+// Only the two this container can have are taken: <containers>/.rm-<id> next to its record and
+// <run>/containers/.rm-<id> next to its run dir.
+void Supervisor::take_trash(const std::string& data) {
+    std::filesystem::path state(spec_.state_path), sock(spec_.socket_path);
+    std::string name = ".rm-" + spec_.id;
+    for (auto& line : str::split(data, '\n')) {
+        if (line.empty()) continue;
+        std::filesystem::path p(line);
+        if (p.filename() != name) continue;
+        if (p.parent_path() == state.parent_path().parent_path() || p.parent_path() == sock.parent_path().parent_path())
+            trash_.push_back(p);
+    }
 }
 
 // flush_client() sends with MSG_DONTWAIT; this waits for room until all is sent or the client
@@ -458,6 +484,7 @@ bool Supervisor::hand_cleanup_to_client() {
             while (auto f = c->reader.next())
                 if (f->type == 'c') {
                     c->fd.reset();
+                    take_trash(f->data);
                     return true;
                 }
         } catch (...) {
@@ -720,13 +747,6 @@ int Supervisor::run() {
     sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
     ::signal(SIGPIPE, SIG_IGN);
 
-    if (!spec_.cgroup_name.empty()) {
-        try {
-            cgroup_ = cgroups::Cgroup::open(cgroups::detect(), spec_.cgroup_parent, spec_.cgroup_name);
-        } catch (...) {
-        }
-    }
-
     // The CLI's first frame says whether it attaches, so no output is missed.
     {
         auto first = runtime::read_frame(start_client_->fd.get());
@@ -747,6 +767,14 @@ int Supervisor::run() {
         return 0;
     }
     runtime::write_frame(start_client_->fd.get(), 'P', std::to_string(pid_));
+    // The cgroup (for OOM kills, pause) is looked up only now, off the path to 'P': this run's
+    // cgroup was made for it by the start, so the first run's OOM count starts at 0.
+    if (!spec_.cgroup_name.empty()) {
+        try {
+            cgroup_ = cgroups::Cgroup::open(cgroups::detect(), spec_.cgroup_parent, spec_.cgroup_name);
+        } catch (...) {
+        }
+    }
     set_nonblock(start_client_->fd.get());
     if (start_client_->closing) start_client_->fd.reset();
 
