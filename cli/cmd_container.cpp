@@ -233,6 +233,7 @@ void add_prune(CLI::App* p, Context& ctx) {
             engine.remove(c.id, false, false);
             removed.push_back(c.id);
         }
+        engine.sweep_trash(std::chrono::seconds(60));
         if (!removed.empty()) {
             std::cout << "Deleted Containers:\n";
             for (auto& id : removed) std::cout << id << "\n";

@@ -28,6 +28,7 @@ Registrar reg(91, {"system"}, [](CLI::App& app, Context& ctx) {
                 failed = true;
             }
         }
+        engine.sweep_trash(std::chrono::seconds(0));
         try {
             engine.networks().prune();
             engine.networks().release_default_bridge();

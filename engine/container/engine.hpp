@@ -2,6 +2,7 @@
 // The container engine as the CLI and the compose executor use it: one object per berth root,
 // one method per Docker verb. Every method validates before it changes anything, holds the
 // container's lock while it changes it, and undoes what it did when a later step fails.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -168,6 +169,12 @@ public:
     // them to the shim with its 'c' (runtime/attach.hpp), which deletes them after the client
     // has its answer. On this kind of disk each freed block is a synchronous discard.
     void cleanup(const std::string& id, const std::string& run_id, std::vector<std::filesystem::path>* defer = nullptr);
+
+    // Deletes the ".rm-<id>" directories (a removed record, a run dir renamed away by cleanup
+    // or remove) whose rename is at least min_age old: a shim deletes its own within a moment
+    // (cleanup's defer), so older ones were left by a process killed in between. `container
+    // prune` and `system teardown` call it.
+    void sweep_trash(std::chrono::seconds min_age);
 
     store::State state(const Container& c) { return records_.state(c.id); }
     std::vector<std::string> take_warnings();

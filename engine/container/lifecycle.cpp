@@ -1,6 +1,7 @@
 // stop, kill, restart, rm, wait, pause, unpause, rename and the cleanup of a run: each a
 // request to the container's shim when it runs, or a change of the record when it does not.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -206,6 +207,28 @@ void Engine::discard_dir(const std::filesystem::path& dir, const std::string& id
     }
     if (deferred_) deferred_->push_back(trash);
     else sys::remove_tree(trash);
+}
+
+void Engine::sweep_trash(std::chrono::seconds min_age) {
+    auto now = std::chrono::system_clock::now();
+    for (const auto& dir : {paths().containers(), paths().run / "containers"}) {
+        std::error_code ec;
+        for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+             it.increment(ec)) {
+            auto name = it->path().filename().string();
+            if (name.rfind(".rm-", 0) != 0) continue;
+            struct stat st;
+            if (::lstat(it->path().c_str(), &st) < 0) continue;
+            // The rename sets the directory's ctime.
+            auto renamed = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_ctim.tv_sec));
+            if (now - renamed < min_age) continue;
+            try {
+                sys::remove_tree(it->path());
+            } catch (const sys::Error&) {
+                // A shim deleting the same tree at the same time, or a busy mount: the next sweep.
+            }
+        }
+    }
 }
 
 void Engine::cleanup(const std::string& id, const std::string& run_id, std::vector<std::filesystem::path>* defer) {

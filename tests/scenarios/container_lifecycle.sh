@@ -69,6 +69,15 @@ eventually 10 sh -c "[ \"\$($BERTH --root $ROOT --run-dir $RUN inspect -f '{{.St
 assert_eq "$(b inspect -f '{{.State.ExitCode}}' flaky)" 7 "exit code kept"
 b rm flaky >/dev/null
 
+# run --rm: the client renames the record and run dir away and the shim deletes them once the
+# client has its answer; a trash left by a cleanup killed in between goes with system teardown.
+b run --rm --network none busybox true
+eventually 5 sh -c "! ls -A $ROOT/containers $RUN/containers 2>/dev/null | grep -q '^\.rm-'"
+stale="$ROOT/containers/.rm-$(printf '%064d' 0)"
+mkdir -p "$stale/sub" && touch "$stale/sub/config.json"
+b system teardown
+[ -e "$stale" ] && fail "system teardown left the stale $stale"
+
 # Nothing of ours is left in the kernel.
 assert_eq "$(grep -c "$ROOT" /proc/self/mountinfo || true)" 0 "no mounts left"
 # This root's kernel objects carry its prefix (store::Paths: berth-<8 hex of sha256(root)>);
