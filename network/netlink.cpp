@@ -5,10 +5,17 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <linux/veth.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "network/netns.hpp"
 #include "sys/error.hpp"
@@ -456,6 +463,60 @@ bool Netlink::delete_link_if_exists(const std::string& name) {
     } catch (const sys::Error& e) {
         if (e.err() == ENODEV) return false;
         throw;
+    }
+}
+
+bool Netlink::delete_link_nowait(const std::string& name) {
+    auto index = link_index(name);
+    if (!index) return false;
+    Msg m(RTM_DELLINK, NLM_F_ACK);
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    ifi.ifi_index = *index;
+    m.put(ifi);
+    std::vector<char> msg = std::move(m.finish());
+    reinterpret_cast<nlmsghdr*>(msg.data())->nlmsg_seq = 1;
+    // Its own socket, in our socket's namespace: the kernel's ACK must not land in our queue.
+    sys::unique_fd ns(sys::check(::ioctl(fd_.get(), SIOCGSKNS), "ioctl", "SIOCGSKNS AF_NETLINK"));
+    Netlink own = in_netns(ns.get());
+    // A socket pair rather than a pipe: the thread's report may come after we have gone, and
+    // send(MSG_NOSIGNAL) to a closed peer fails where a pipe's write would SIGPIPE the process.
+    int p[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) sys::throw_errno("socketpair", "AF_UNIX");
+    sys::unique_fd result(p[0]);
+    std::thread([s = std::move(own.fd_), w = sys::unique_fd(p[1]), msg = std::move(msg)] {
+        int err = 0;
+        if (::send(s.get(), msg.data(), msg.size(), 0) < 0) {
+            err = errno;
+        } else {
+            alignas(nlmsghdr) char buf[1024];
+            ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
+            auto* h = reinterpret_cast<nlmsghdr*>(buf);
+            if (n < 0)
+                err = errno;
+            else if (n >= ssize_t(NLMSG_LENGTH(sizeof(nlmsgerr))) && h->nlmsg_type == NLMSG_ERROR)
+                err = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+            else
+                err = EPROTO;
+        }
+        [[maybe_unused]] auto n = ::send(w.get(), &err, sizeof err, MSG_NOSIGNAL);
+    }).detach();
+    // Done when the link is gone (the thread then waits for the kernel's freeing alone), or when
+    // the thread reports first. The lookup by name runs under the RTNL lock (rtnl_getlink), so
+    // "gone" means the whole unregistration (bridge port, sysfs entry, the peer) is over.
+    for (long wait_us = 100;; wait_us = std::min(wait_us * 2, 2000L)) {
+        pollfd pfd{result.get(), POLLIN, 0};
+        timespec ts{0, wait_us * 1000};
+        int r = sys::retry_eintr([&] { return ::ppoll(&pfd, 1, &ts, nullptr); });
+        if (r > 0) {
+            int err = -1;
+            if (::read(result.get(), &err, sizeof err) != ssize_t(sizeof err)) return delete_link_if_exists(name);
+            if (err == 0) return true;
+            if (err == ENODEV) return false;  // gone meanwhile
+            sys::throw_errno(what_of(RTM_DELLINK, name), {}, err);
+        }
+        auto now = link_index(name);
+        if (!now || *now != *index) return true;
     }
 }
 

@@ -80,6 +80,16 @@ public:
     void delete_link(const std::string& name);
     // Deletes the link if it exists; true if it did.
     bool delete_link_if_exists(const std::string& name);
+    // delete_link_if_exists, but returns once the link is gone from the namespace, before the
+    // kernel has freed it. Unregistering a device takes a millisecond under the RTNL lock, but
+    // the request is answered only after netdev_run_todo()'s rcu_barrier() (net/core/dev.c), a
+    // full RCU grace period: 15-40 ms on this project's VMs. A detached thread makes the request
+    // on its own socket and waits for that; this call polls until the link is gone (or the
+    // thread reports an error). The wait then overlaps the caller's other work: compose down's
+    // removals, or the rest of `rm` (the process's exit still waits for the thread, in the
+    // kernel). Nothing can see the device once this returns: the lookup that finds it gone
+    // takes the RTNL lock after the unregistration, as any later change to links does.
+    bool delete_link_nowait(const std::string& name);
 
     std::optional<int> link_index(const std::string& name);
     bool link_exists(const std::string& name) { return link_index(name).has_value(); }

@@ -866,7 +866,8 @@ void Manager::detach(const std::string& key, const std::string& container_id) {
     if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt endpoint record " + file.string());
     auto ep = endpoint_from_json(j);
     // Deleting the host end deletes the pair; the container end may already be gone with its netns.
-    if (!ep.host_veth.empty()) Netlink().delete_link_if_exists(ep.host_veth);
+    // The kernel's freeing of it (an RCU grace period) is left to a thread (netlink.hpp).
+    if (!ep.host_veth.empty()) Netlink().delete_link_nowait(ep.host_veth);
     auto l = lock();
     remove_file(file);
     sys::emit_event(paths_.root, "network", "disconnect", found->id,

@@ -129,3 +129,33 @@ TEST_CASE("netlink links, addresses and routes in a private namespace") {
         CHECK(std::string(e.what()).rfind("netlink RTM_DELLINK vetht02", 0) == 0);
     }
 }
+
+TEST_CASE("delete_link_nowait returns once the pair is gone, leaving the kernel's wait to a thread") {
+    auto ns = create_netns();
+    auto peer_ns = create_netns();
+    auto nl = Netlink::in_netns(ns.get());  // not the caller's namespace: the thread's socket follows it
+    nl.create_bridge("brt1", 1500, "02:42:0a:01:00:01");
+    int br = *nl.link_index("brt1");
+    auto inner = Netlink::in_netns(peer_ns.get());
+    for (int i = 0; i < 3; ++i) {
+        nl.create_veth("vetht1" + std::to_string(i), br, 1500, "eth0", peer_ns.get(), "");
+        nl.set_hairpin("vetht1" + std::to_string(i), true);
+        inner.set_up("eth0");
+        inner.add_address("eth0", "10.98.0.2", 24);
+        CHECK(nl.delete_link_nowait("vetht1" + std::to_string(i)));
+        CHECK_FALSE(nl.link_exists("vetht1" + std::to_string(i)));
+        CHECK_FALSE(inner.link_exists("eth0"));
+        for (const auto& l : nl.links()) CHECK(l.master != br);
+    }
+    CHECK_FALSE(nl.delete_link_nowait("vetht10"));
+    // The kernel's refusal comes back from the thread as the request's error.
+    try {
+        nl.delete_link_nowait("lo");
+        FAIL("deleting lo succeeded");
+    } catch (const sys::Error& e) {
+        CHECK(std::string(e.what()).rfind("netlink RTM_DELLINK lo", 0) == 0);
+        CHECK(e.err() != 0);
+    }
+    CHECK(nl.link_exists("lo"));
+    nl.delete_link("brt1");
+}
