@@ -7,8 +7,14 @@ require_root
 
 b import "$(busybox_tar)" busybox >/dev/null
 N=nc$$
-veths() { ip -br link | grep -c '^veth' || true; }
-VETHS=$(veths)
+# The host-side veths on this test's bridges (br-<12 hex of the network's ID>, as Docker's), by
+# name: other tests' containers may come and go on the host meanwhile.
+our_veths() {
+  local n
+  for n in "one-$N" "two-$N"; do
+    ip -o link show master "br-$(b network inspect -f '{{.Id}}' "$n" | cut -c1-12)" | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
+  done
+}
 b network create "one-$N" >/dev/null
 b network create "two-$N" >/dev/null
 GW2=$(b network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' "two-$N")
@@ -48,7 +54,9 @@ b restart -t 0 "a-$N" >/dev/null
 IP2=$(b inspect -f "{{(index .NetworkSettings.Networks \"two-$N\").IPAddress}}" "a-$N")
 assert_contains "$(b exec "b-$N" nslookup "a-$N" "$GW2")" "$IP2" "the name resolves after a restart"
 
+OURS=$(our_veths)
+[ "$(echo "$OURS" | grep -c .)" = 3 ] || fail "expected 3 veths on this test's bridges, got: $OURS"
 b rm -f "a-$N" "b-$N" >/dev/null
 b network rm "one-$N" "two-$N" >/dev/null
-assert_eq "$(veths)" "$VETHS" "no veth left behind"
+for v in $OURS; do [ ! -e "/sys/class/net/$v" ] || fail "veth $v left behind"; done
 echo "ok: $SCENARIO"
