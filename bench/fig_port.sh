@@ -60,6 +60,36 @@ http_rate() {
   done
 }
 
+# wrk_rate TARGET...: as http_rate, with wrk (the issue's tool, when installed): rounds of
+# $HTTP_S seconds of `wrk -t1 -c4 --latency` per target (busybox httpd closes each connection,
+# so every request is a new connection, as in http_rate, but four at a time).
+wrk_rate() {
+  local i t out tool case addr port runs=$(( ITERS > 10 ? 10 : ITERS )) r p99 secs=${HTTP_S%.*}
+  [ "${secs:-0}" -ge 1 ] || secs=1  # wrk takes whole seconds
+  declare -A rps=() lat=()
+  for ((i = 0; i < 1 + runs; i++)); do
+    for t in "$@"; do
+      IFS='|' read -r tool case addr port <<<"$t"
+      out=$(wrk -t1 -c4 -d"${secs}s" --latency "http://$addr:$port/" 2>&1) || { failed port "$tool" "$case (wrk): $out"; return 1; }
+      [ "$i" -ge 1 ] || continue
+      r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+      # "99%  1.23ms": wrk prints us, ms or s.
+      p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+                                if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.3f", v }' <<<"$out")
+      [ -n "$r" ] && [ -n "$p99" ] || { failed port "$tool" "$case (wrk): no rate in: $(tail -c 200 <<<"$out")"; return 1; }
+      rps[$t]+=" $r"; lat[$t]+=" $p99"
+    done
+  done
+  for t in "$@"; do
+    IFS='|' read -r tool case addr port <<<"$t"
+    # shellcheck disable=SC2086
+    {
+      record port "wrk $case, requests/s" "$tool" req/s higher ${rps[$t]}
+      record port "wrk $case, p99 latency" "$tool" ms lower ${lat[$t]}
+    }
+  done
+}
+
 fig_port() {
   MIB=512 HTTP_S=2
   [ "$QUICK" = 1 ] && MIB=32 HTTP_S=0.3
@@ -87,6 +117,13 @@ fig_port() {
   http_rate "host|http GET 1 KiB, host loopback (baseline)|127.0.0.1|$hh" \
             "berth|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" \
             "berth|http GET 1 KiB, container address (bridge)|$httpd_ip|80" || true
+  if command -v wrk >/dev/null 2>&1; then
+    wrk_rate "host|http GET 1 KiB, host loopback (baseline)|127.0.0.1|$hh" \
+             "berth|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" \
+             "berth|http GET 1 KiB, container address (bridge)|$httpd_ip|80" || true
+  else
+    skipped port wrk "not installed (bench/run --install-peers installs it): the http rows are bench/tcpb.c's sequential GETs only"
+  fi
   b rm -f "$sink_id" "$httpd_id" >/dev/null
 
   if peer_enabled docker; then
@@ -95,7 +132,8 @@ fig_port() {
       d1=$(docker run -d -p "127.0.0.1:$ps:$ps" -v "$TCPB:/tcpb:ro" "$PEER_IMAGE" /tcpb sink "$ps") &&
         on_exit "docker rm -f $d1" && sink_mbps "docker|tcp stream, published 127.0.0.1 port|127.0.0.1|$ps" || true
       d2=$(docker run -d -p "127.0.0.1:$ph:80" -v "$www:/www:ro" "$PEER_IMAGE" httpd -f -p 80 -h /www) &&
-        on_exit "docker rm -f $d2" && http_rate "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" || true
+        on_exit "docker rm -f $d2" && http_rate "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" &&
+        { ! command -v wrk >/dev/null 2>&1 || wrk_rate "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph"; } || true
       docker rm -f "${d1:-}" "${d2:-}" >/dev/null 2>&1 || true
     else failed port docker "docker import failed"; fi
   else skipped port docker "$(peer_why docker)"; fi
