@@ -5,9 +5,9 @@
 # storage is pointed at $WORK through CONTAINERS_STORAGE_CONF, for podman-compose too.
 #
 # dockerd and podman's CNI change the host's firewall and links: iptables chains (and the
-# FORWARD policy, which dockerd sets to DROP), docker0 / cni-podman0, ip_forward. The bench
-# snapshots those first and puts them back at exit (host_net_restore), so a bench run leaves the
-# host as it found it.
+# FORWARD policy, which dockerd sets to DROP when it turns ip_forward on), docker0 / cni-podman0,
+# ip_forward. The bench snapshots those first and puts them back at exit (host_net_restore), so
+# a bench run leaves the host as it found it.
 
 _host_snap=""
 host_net_snapshot() {
