@@ -94,7 +94,7 @@ fig_port() {
   MIB=512 HTTP_S=2
   [ "$QUICK" = 1 ] && MIB=32 HTTP_S=0.3
   local ps ph hs hh www="$WORK/www"
-  ps=$(free_port 44000); ph=$((ps + 1)); hs=$((ps + 2)); hh=$((ps + 3))
+  ps=$(free_port 44000 4); ph=$((ps + 1)); hs=$((ps + 2)); hh=$((ps + 3))
   mkdir -p "$www"
   head -c 1024 /dev/zero | tr '\0' 'b' >"$www/index.html"
 

@@ -269,11 +269,18 @@ pss_rss_kib() {
 ppid_of() { awk '/^PPid:/ { print $2 }' "/proc/$1/status"; }
 comm_of() { cat "/proc/$1/comm"; }
 
-# free_port: a TCP port nothing listens on (from the range scenarios do not use).
+# free_port BASE [COUNT]: the first of COUNT consecutive TCP ports (from the range scenarios do
+# not use) on which no socket of any state exists, IPv4 or IPv6: a TIME_WAIT left by a socket
+# without SO_REUSEADDR (a client's, say) makes a bind fail as a listener would, with berth's and
+# docker's "port is already allocated".
 free_port() {
-  local p
+  local p i n=${2:-1} used
+  used=$(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u)
   for ((p = ${1:-42000} + ($$ % 500); p < 65000; p++)); do
-    if ! grep -qi ":$(printf '%04X' $p) .* 0A " /proc/net/tcp 2>/dev/null; then echo "$p"; return; fi
+    for ((i = 0; i < n; i++)); do
+      grep -qx "$(printf '%04X' $((p + i)))" <<<"$used" && continue 2
+    done
+    echo "$p"; return
   done
   die "no free port"
 }
