@@ -32,9 +32,27 @@ sink_mbps() {
   done
 }
 
-# http_rate TARGET...: as sink_mbps, rounds of $HTTP_S seconds of sequential GETs per target.
+# The HTTP probes: PROBE ADDR PORT prints "requests/s p50-ms p99-ms" ("-" for a figure the
+# probe has not) of one run of $HTTP_S seconds.
+# tcpb_http: sequential GETs, a connection each (busybox httpd closes it), from bench/tcpb.c.
+tcpb_http() { "$TCPB" http "$1" "$2" "$HTTP_S"; }
+# wrk_http: `wrk -t1 -c4 --latency` (the issue's tool, when installed): the same requests, four
+# connections at a time. wrk takes whole seconds, and prints latencies in us, ms or s.
+wrk_http() {
+  local out secs=${HTTP_S%.*}
+  [ "${secs:-0}" -ge 1 ] || secs=1
+  out=$(wrk -t1 -c4 -d"${secs}s" --latency "http://$1:$2/" 2>&1) || { echo "$out"; return 1; }
+  awk '/^Requests\/sec:/ { r = $2 }
+       $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+                     if (u == "us") v /= 1000; else if (u == "s") v *= 1000; p = sprintf("%.3f", v) }
+       END { if (r == "" || p == "") exit 1; print r, "-", p }' <<<"$out" || { tail -c 200 <<<"$out"; return 1; }
+}
+
+# http_rate PROBE PREFIX TARGET...: as sink_mbps, rounds of one PROBE run per target; the rows'
+# cases start with PREFIX.
 http_rate() {
-  local i t out tool case addr port r a c runs=$(( ITERS > 10 ? 10 : ITERS ))
+  local probe=$1 prefix=$2 i t out tool case addr port r a c runs=$(( ITERS > 10 ? 10 : ITERS ))
+  shift 2
   declare -A rps=() p50=() p99=()
   for t in "$@"; do
     IFS='|' read -r tool case addr port <<<"$t"
@@ -43,49 +61,20 @@ http_rate() {
   for ((i = 0; i < 1 + runs; i++)); do
     for t in "$@"; do
       IFS='|' read -r tool case addr port <<<"$t"
-      out=$("$TCPB" http "$addr" "$port" "$HTTP_S" 2>&1) || { failed port "$tool" "$case: $out"; return 1; }
+      out=$("$probe" "$addr" "$port" 2>&1) || { failed port "$tool" "$prefix$case: $out"; return 1; }
       [ "$i" -ge 1 ] || continue
       read -r r a c _ <<<"$out"
-      rps[$t]+=" $r"; p50[$t]+=" $a"; p99[$t]+=" $c"
+      rps[$t]+=" $r"; p99[$t]+=" $c"
+      [ "$a" = - ] || p50[$t]+=" $a"
     done
   done
   for t in "$@"; do
     IFS='|' read -r tool case addr port <<<"$t"
     # shellcheck disable=SC2086
     {
-      record port "$case, requests/s" "$tool" req/s higher ${rps[$t]}
-      record port "$case, p50 latency" "$tool" ms lower ${p50[$t]}
-      record port "$case, p99 latency" "$tool" ms lower ${p99[$t]}
-    }
-  done
-}
-
-# wrk_rate TARGET...: as http_rate, with wrk (the issue's tool, when installed): rounds of
-# $HTTP_S seconds of `wrk -t1 -c4 --latency` per target (busybox httpd closes each connection,
-# so every request is a new connection, as in http_rate, but four at a time).
-wrk_rate() {
-  local i t out tool case addr port runs=$(( ITERS > 10 ? 10 : ITERS )) r p99 secs=${HTTP_S%.*}
-  [ "${secs:-0}" -ge 1 ] || secs=1  # wrk takes whole seconds
-  declare -A rps=() lat=()
-  for ((i = 0; i < 1 + runs; i++)); do
-    for t in "$@"; do
-      IFS='|' read -r tool case addr port <<<"$t"
-      out=$(wrk -t1 -c4 -d"${secs}s" --latency "http://$addr:$port/" 2>&1) || { failed port "$tool" "$case (wrk): $out"; return 1; }
-      [ "$i" -ge 1 ] || continue
-      r=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-      # "99%  1.23ms": wrk prints us, ms or s.
-      p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-                                if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.3f", v }' <<<"$out")
-      [ -n "$r" ] && [ -n "$p99" ] || { failed port "$tool" "$case (wrk): no rate in: $(tail -c 200 <<<"$out")"; return 1; }
-      rps[$t]+=" $r"; lat[$t]+=" $p99"
-    done
-  done
-  for t in "$@"; do
-    IFS='|' read -r tool case addr port <<<"$t"
-    # shellcheck disable=SC2086
-    {
-      record port "wrk $case, requests/s" "$tool" req/s higher ${rps[$t]}
-      record port "wrk $case, p99 latency" "$tool" ms lower ${lat[$t]}
+      record port "$prefix$case, requests/s" "$tool" req/s higher ${rps[$t]}
+      record port "$prefix$case, p50 latency" "$tool" ms lower ${p50[$t]:-}
+      record port "$prefix$case, p99 latency" "$tool" ms lower ${p99[$t]}
     }
   done
 }
@@ -114,13 +103,12 @@ fig_port() {
   sink_mbps "host|tcp stream, host loopback (baseline)|127.0.0.1|$hs" \
             "berth|tcp stream, published 127.0.0.1 port|127.0.0.1|$ps" \
             "berth|tcp stream, container address (bridge)|$sink_ip|$ps" || true
-  http_rate "host|http GET 1 KiB, host loopback (baseline)|127.0.0.1|$hh" \
-            "berth|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" \
-            "berth|http GET 1 KiB, container address (bridge)|$httpd_ip|80" || true
+  local http=("host|http GET 1 KiB, host loopback (baseline)|127.0.0.1|$hh"
+              "berth|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph"
+              "berth|http GET 1 KiB, container address (bridge)|$httpd_ip|80")
+  http_rate tcpb_http "" "${http[@]}" || true
   if command -v wrk >/dev/null 2>&1; then
-    wrk_rate "host|http GET 1 KiB, host loopback (baseline)|127.0.0.1|$hh" \
-             "berth|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" \
-             "berth|http GET 1 KiB, container address (bridge)|$httpd_ip|80" || true
+    http_rate wrk_http "wrk " "${http[@]}" || true
   else
     skipped port wrk "not installed (bench/run --install-peers installs it): the http rows are bench/tcpb.c's sequential GETs only"
   fi
@@ -132,8 +120,8 @@ fig_port() {
       d1=$(docker run -d -p "127.0.0.1:$ps:$ps" -v "$TCPB:/tcpb:ro" "$PEER_IMAGE" /tcpb sink "$ps") &&
         on_exit "docker rm -f $d1" && sink_mbps "docker|tcp stream, published 127.0.0.1 port|127.0.0.1|$ps" || true
       d2=$(docker run -d -p "127.0.0.1:$ph:80" -v "$www:/www:ro" "$PEER_IMAGE" httpd -f -p 80 -h /www) &&
-        on_exit "docker rm -f $d2" && http_rate "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" &&
-        { ! command -v wrk >/dev/null 2>&1 || wrk_rate "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph"; } || true
+        on_exit "docker rm -f $d2" && http_rate tcpb_http "" "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph" &&
+        { ! command -v wrk >/dev/null 2>&1 || http_rate wrk_http "wrk " "docker|http GET 1 KiB, published 127.0.0.1 port|127.0.0.1|$ph"; } || true
       docker rm -f "${d1:-}" "${d2:-}" >/dev/null 2>&1 || true
     else failed port docker "docker import failed"; fi
   else skipped port docker "$(peer_why docker)"; fi

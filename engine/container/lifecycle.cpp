@@ -212,18 +212,16 @@ void Engine::discard_dir(const std::filesystem::path& dir, const std::string& id
 void Engine::sweep_trash(std::chrono::seconds min_age) {
     auto now = std::chrono::system_clock::now();
     for (const auto& dir : {paths().containers(), paths().run / "containers"}) {
-        std::error_code ec;
-        for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-             it.increment(ec)) {
-            auto name = it->path().filename().string();
+        for (const auto& name : sys::list_dir(dir)) {
             if (name.rfind(".rm-", 0) != 0) continue;
+            auto path = dir / name;
             struct stat st;
-            if (::lstat(it->path().c_str(), &st) < 0) continue;
+            if (::lstat(path.c_str(), &st) < 0) continue;
             // The rename sets the directory's ctime.
             auto renamed = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_ctim.tv_sec));
             if (now - renamed < min_age) continue;
             try {
-                sys::remove_tree(it->path());
+                sys::remove_tree(path);
             } catch (const sys::Error&) {
                 // A shim deleting the same tree at the same time, or a busy mount: the next sweep.
             }
