@@ -15,9 +15,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "network/netns.hpp"
+#include "sys/child.hpp"
 #include "sys/error.hpp"
 
 namespace berth::network {
@@ -479,30 +479,35 @@ bool Netlink::delete_link_nowait(const std::string& name) {
     // Its own socket, in our socket's namespace: the kernel's ACK must not land in our queue.
     sys::unique_fd ns(sys::check(::ioctl(fd_.get(), SIOCGSKNS), "ioctl", "SIOCGSKNS AF_NETLINK"));
     Netlink own = in_netns(ns.get());
-    // A socket pair rather than a pipe: the thread's report may come after we have gone, and
+    // A socket pair rather than a pipe: the orphan's report may come after we have gone, and
     // send(MSG_NOSIGNAL) to a closed peer fails where a pipe's write would SIGPIPE the process.
     int p[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) sys::throw_errno("socketpair", "AF_UNIX");
     sys::unique_fd result(p[0]);
-    std::thread([s = std::move(own.fd_), w = sys::unique_fd(p[1]), msg = std::move(msg)] {
-        int err = 0;
-        if (::send(s.get(), msg.data(), msg.size(), 0) < 0) {
-            err = errno;
-        } else {
-            alignas(nlmsghdr) char buf[1024];
-            ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
-            auto* h = reinterpret_cast<nlmsghdr*>(buf);
-            if (n < 0)
+    sys::unique_fd s = std::move(own.fd_), w(p[1]);
+    sys::run_orphan(
+        [&] {
+            int err = 0;
+            if (::send(s.get(), msg.data(), msg.size(), 0) < 0) {
                 err = errno;
-            else if (n >= ssize_t(NLMSG_LENGTH(sizeof(nlmsgerr))) && h->nlmsg_type == NLMSG_ERROR)
-                err = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-            else
-                err = EPROTO;
-        }
-        [[maybe_unused]] auto n = ::send(w.get(), &err, sizeof err, MSG_NOSIGNAL);
-    }).detach();
-    // Done when the link is gone (the thread then waits for the kernel's freeing alone), or when
-    // the thread reports first. The kernel unlists the pair and drops the bridge port in one
+            } else {
+                alignas(nlmsghdr) char buf[1024];
+                ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
+                auto* h = reinterpret_cast<nlmsghdr*>(buf);
+                if (n < 0)
+                    err = errno;
+                else if (n >= ssize_t(NLMSG_LENGTH(sizeof(nlmsgerr))) && h->nlmsg_type == NLMSG_ERROR)
+                    err = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+                else
+                    err = EPROTO;
+            }
+            [[maybe_unused]] auto n = ::send(w.get(), &err, sizeof err, MSG_NOSIGNAL);
+        },
+        {s.get(), w.get()});
+    s.reset();
+    w.reset();
+    // Done when the link is gone (the orphan then waits for the kernel's freeing alone), or when
+    // the orphan reports first. The kernel unlists the pair and drops the bridge port in one
     // batch under the RTNL lock before that wait; whether the lookup by name waits for the lock
     // too was not checked in the kernel's source: the privileged netlink test finds the link,
     // the peer and the bridge port all gone when this returns (30 runs of 30).

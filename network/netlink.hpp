@@ -83,12 +83,13 @@ public:
     // delete_link_if_exists, but returns once the link is gone from the namespace, before the
     // kernel has freed it. Unregistering a device takes a millisecond under the RTNL lock, but
     // the request is answered only after netdev_run_todo()'s rcu_barrier() (net/core/dev.c), a
-    // full RCU grace period: 15-40 ms on this project's VMs. A detached thread makes the request
-    // on its own socket and waits for that; this call polls until the link is gone (or the
-    // thread reports an error). The wait then overlaps the caller's other work: compose down's
-    // removals, or the rest of `rm` (the process's exit still waits for the thread, in the
-    // kernel). Nothing can see the device once this returns: the lookup that finds it gone
-    // takes the RTNL lock after the unregistration, as any later change to links does.
+    // full RCU grace period: 15-40 ms on this project's VMs. An orphan process (sys::run_orphan)
+    // makes the request on its own socket and waits for that; this call polls until the link is
+    // gone (or the orphan reports an error). Not a thread: a process cannot exit while one of
+    // its threads is in the kernel, so `rm` or `network disconnect` would still wait at its
+    // exit. The kernel unlists the pair and drops its bridge port in one batch under the RTNL
+    // lock; the privileged netlink test finds the link, its peer and the port all gone when this
+    // returns.
     bool delete_link_nowait(const std::string& name);
 
     std::optional<int> link_index(const std::string& name);

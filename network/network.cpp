@@ -865,8 +865,9 @@ void Manager::detach(const std::string& key, const std::string& container_id) {
     auto j = json::parse(*text, nullptr, false);
     if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt endpoint record " + file.string());
     auto ep = endpoint_from_json(j);
-    // Deleting the host end deletes the pair; the container end may already be gone with its netns.
-    // The kernel's freeing of it (an RCU grace period) is left to a thread (netlink.hpp).
+    // Deleting the host end deletes the pair. When the run has ended, the shim has usually deleted
+    // it already (engine/shim/links.hpp), and this finds it gone. The kernel's freeing of it (an
+    // RCU grace period) is left to an orphan process (netlink.hpp).
     if (!ep.host_veth.empty()) Netlink().delete_link_nowait(ep.host_veth);
     auto l = lock();
     remove_file(file);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +32,7 @@
 #include "sys/sha256.hpp"
 #include "runtime/spec.hpp"
 #include "runtime/user.hpp"
+#include "sys/child.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
@@ -569,21 +569,8 @@ sys::unique_fd spawn_shim(const std::string& spec_path, int netns_fd, const std:
     ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
     const char* argv[] = {shim.c_str(), spec_path.c_str(), nullptr};
     SpawnCall call{shim.c_str(), &fa, &attr, const_cast<char* const*>(argv)};
-    constexpr size_t kStack = 64 * 1024;
-    void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) sys::throw_errno("mmap", "spawn stack");
-    // No handler of ours may run on the middle's stack, in our memory: every signal stays blocked
-    // until it is gone (posix_spawn hands the shim an empty mask).
-    sigset_t all, old;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t mid = ::clone(spawn_middle, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &call);
-    int clone_errno = errno;
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    ::munmap(stack, kStack);
-    if (mid < 0) throw sys::Error(clone_errno, "clone", "the middle process for " + shim);
-    int status = 0;
-    sys::retry_eintr([&] { return ::waitpid(mid, &status, 0); });
+    // posix_spawn hands the shim an empty signal mask.
+    int status = sys::run_middle(spawn_middle, &call, "the middle process for " + shim);
     if (call.err) throw sys::Error(call.err, "posix_spawn", shim);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(Errc::failed, "could not start berth-shim");
     return ours;

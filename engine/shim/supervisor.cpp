@@ -21,6 +21,7 @@
 #include "runtime/exec.hpp"
 #include "runtime/pty.hpp"
 #include "shim/json_log.hpp"
+#include "shim/links.hpp"
 #include "shim/proxy.hpp"
 #include "store/state.hpp"
 #include "sys/error.hpp"
@@ -388,6 +389,8 @@ void Supervisor::handle_exit() {
 }
 
 void Supervisor::finalize() {
+    // First, so that the links are gone by the time the cleanup looks (shim/links.hpp).
+    delete_veths(netns_fd_);
     if (state_.status != "created") state_.status = "exited";
     state_.pid = 0;
     // The final record is fsync'd, as it outlives the run; for --rm the cleanup reads it once and

@@ -1,10 +1,18 @@
 #include "sys/child.hpp"
 
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <exception>
+#include <vector>
 
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
@@ -54,6 +62,70 @@ void check_child(Child& c, std::string_view what) {
 void run_in_child(const std::function<void()>& fn, std::string_view what) {
     auto c = fork_child(fn);
     check_child(c, what);
+}
+
+namespace {
+
+struct OrphanCall {
+    const std::function<void()>* fn;
+    std::vector<int> keep;  // sorted
+    int err = 0;
+};
+
+void close_all_but(const std::vector<int>& keep) {
+    unsigned from = 0;
+    for (int fd : keep) {
+        if (static_cast<unsigned>(fd) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(fd) - 1, 0u);
+        from = static_cast<unsigned>(fd) + 1;
+    }
+    ::syscall(SYS_close_range, from, ~0u, 0u);
+}
+
+// The middle: runs in our memory while we wait (CLONE_VFORK), so it makes the copy with a bare
+// clone3 (glibc's fork() would run its atfork handlers on our locks) and exits. Not instrumented
+// by ASan, which cannot follow an exit from a stack of our own making.
+__attribute__((no_sanitize("address"))) int orphan_middle(void* arg) {
+    auto* call = static_cast<OrphanCall*>(arg);
+    clone_args ca{};
+    ca.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0) {
+        close_all_but(call->keep);
+        try {
+            (*call->fn)();
+        } catch (...) {
+        }
+        ::_exit(0);
+    }
+    if (pid < 0) call->err = errno;
+    ::_exit(0);
+}
+
+}  // namespace
+
+int run_middle(int (*fn)(void*), void* arg, std::string_view what) {
+    constexpr size_t kStack = 64 * 1024;
+    void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) throw_errno("mmap", "a stack for " + std::string(what));
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t mid = ::clone(fn, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+    int clone_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::munmap(stack, kStack);
+    if (mid < 0) throw Error(clone_errno, "clone", std::string(what));
+    int status = 0;
+    retry_eintr([&] { return ::waitpid(mid, &status, 0); });
+    return status;
+}
+
+void run_orphan(const std::function<void()>& fn, std::initializer_list<int> keep) {
+    OrphanCall call{&fn, std::vector<int>(keep)};
+    std::sort(call.keep.begin(), call.keep.end());
+    // The copy inherits the middle's mask: every signal blocked.
+    run_middle(orphan_middle, &call, "the middle process of an orphan");
+    if (call.err) throw Error(call.err, "clone3", "an orphan process");
 }
 
 }  // namespace berth::sys

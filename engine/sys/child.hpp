@@ -32,4 +32,19 @@ void check_child(Child& c, std::string_view what);
 // fork_child + wait_child; a failure throws berth::Error(Errc::failed) with that text.
 void run_in_child(const std::function<void()>& fn, std::string_view what);
 
+// Runs fn(arg) in a middle process that shares our memory and runs while we wait (clone with
+// CLONE_VM|CLONE_VFORK, on a stack of its own, with every signal blocked so that no handler of
+// ours runs there), and reaps it: its waitpid status. For starting a process nobody waits for
+// without copying our page tables. fn must end in _exit; what names the middle in errors.
+int run_middle(int (*fn)(void*), void* arg, std::string_view what);
+
+// Runs fn in a copy of this process (of the calling thread) that nobody waits for: its parent,
+// a middle process sharing our memory, exits as soon as the copy is made, so init reaps it.
+// For a system call whose end we do not need but which the kernel would make us wait for:
+// a process cannot exit while one of its threads is in the kernel, so a thread will not do.
+// fn runs with every signal blocked and every fd closed but keep (a pipe held open would keep
+// `$(berth ...)` waiting); it may only make system calls, as after fork in a threaded program.
+// Throws if the copy could not be made; what fn does is its own to report (through keep).
+void run_orphan(const std::function<void()>& fn, std::initializer_list<int> keep);
+
 }  // namespace berth::sys

@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "network/netlink.hpp"
 #include "network/netns.hpp"
+#include "shim/links.hpp"
 #include "sys/error.hpp"
 
 using namespace berth;
@@ -130,10 +133,10 @@ TEST_CASE("netlink links, addresses and routes in a private namespace") {
     }
 }
 
-TEST_CASE("delete_link_nowait returns once the pair is gone, leaving the kernel's wait to a thread") {
+TEST_CASE("delete_link_nowait returns once the pair is gone, leaving the kernel's wait to an orphan process") {
     auto ns = create_netns();
     auto peer_ns = create_netns();
-    auto nl = Netlink::in_netns(ns.get());  // not the caller's namespace: the thread's socket follows it
+    auto nl = Netlink::in_netns(ns.get());  // not the caller's namespace: the orphan's socket follows it
     nl.create_bridge("brt1", 1500, "02:42:0a:01:00:01");
     int br = *nl.link_index("brt1");
     auto inner = Netlink::in_netns(peer_ns.get());
@@ -148,7 +151,8 @@ TEST_CASE("delete_link_nowait returns once the pair is gone, leaving the kernel'
         for (const auto& l : nl.links()) CHECK(l.master != br);
     }
     CHECK_FALSE(nl.delete_link_nowait("vetht10"));
-    // The kernel's refusal comes back from the thread as the request's error.
+    CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);  // no child of ours is left behind
+    // The kernel's refusal comes back from the orphan as the request's error.
     try {
         nl.delete_link_nowait("lo");
         FAIL("deleting lo succeeded");
@@ -158,4 +162,30 @@ TEST_CASE("delete_link_nowait returns once the pair is gone, leaving the kernel'
     }
     CHECK(nl.link_exists("lo"));
     nl.delete_link("brt1");
+}
+
+TEST_CASE("the shim deletes a finished container's veths from its namespace, and only those") {
+    auto ns = create_netns();
+    auto peer_ns = create_netns();
+    auto nl = Netlink::in_netns(ns.get());
+    nl.create_bridge("brt2", 1500, "02:42:0a:02:00:01");
+    int br = *nl.link_index("brt2");
+    nl.create_veth("vetht20", br, 1500, "eth0", peer_ns.get(), "");
+    nl.create_veth("vetht21", br, 1500, "eth1", peer_ns.get(), "");
+    auto inner = Netlink::in_netns(peer_ns.get());
+    inner.set_up("eth0");
+    inner.add_address("eth0", "10.97.0.2", 24);
+    shim::delete_veths(peer_ns.get());
+    shim::delete_veths(-1);  // no namespace of its own: nothing to do
+    bool gone = false;
+    for (int i = 0; i < 500 && !gone; ++i) {
+        gone = !nl.link_exists("vetht20") && !nl.link_exists("vetht21");
+        if (!gone) ::usleep(10'000);
+    }
+    CHECK(gone);
+    auto left = inner.links();
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].name == "lo");
+    for (const auto& l : nl.links()) CHECK(l.master != br);
+    nl.delete_link("brt2");
 }
