@@ -571,6 +571,16 @@ std::optional<LinkInfo> Netlink::link(const std::string& name) {
     return out;
 }
 
+bool Netlink::wait_link_gone(const std::string& name, std::chrono::microseconds max) {
+    auto deadline = std::chrono::steady_clock::now() + max;
+    for (long wait_us = 100;; wait_us = std::min(wait_us * 2, 2000L)) {
+        if (!link_index(name)) return true;
+        auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        ::usleep(static_cast<useconds_t>(std::min<long>(wait_us, left.count())));
+    }
+}
+
 std::optional<int> Netlink::link_index(const std::string& name) {
     auto l = link(name);
     if (!l) return std::nullopt;

@@ -5,6 +5,7 @@
 //
 // Errors are sys::Error with the kernel's errno, worded as the operation and its object:
 //   netlink RTM_NEWLINK veth9f3a1c2 (peer eth0): File exists
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -91,6 +92,9 @@ public:
     // lock; the privileged netlink test finds the link, its peer and the port all gone when this
     // returns.
     bool delete_link_nowait(const std::string& name);
+
+    // Polls until no link has that name, for at most max: true if it went (or never was).
+    bool wait_link_gone(const std::string& name, std::chrono::microseconds max);
 
     std::optional<int> link_index(const std::string& name);
     bool link_exists(const std::string& name) { return link_index(name).has_value(); }

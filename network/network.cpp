@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "network/ipam.hpp"
@@ -850,7 +851,7 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
                     n.gateway, ep.mac,      ep.host_veth,   ep.ip6,    ip6 ? n.gateway6 : "", ep.prefix6};
 }
 
-void Manager::detach(const std::string& key, const std::string& container_id) {
+void Manager::detach(const std::string& key, const std::string& container_id, bool after_run) {
     // Only the container's own start, stop, removal and disconnect change its endpoint (they
     // hold the container's lock), so the record is read, and the veth deleted, without the
     // store's lock: deleting a link waits for the kernel (tens of ms on a busy host), and holding
@@ -865,10 +866,15 @@ void Manager::detach(const std::string& key, const std::string& container_id) {
     auto j = json::parse(*text, nullptr, false);
     if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt endpoint record " + file.string());
     auto ep = endpoint_from_json(j);
-    // Deleting the host end deletes the pair. When the run has ended, the shim has usually deleted
-    // it already (engine/shim/links.hpp), and this finds it gone. The kernel's freeing of it (an
-    // RCU grace period) is left to an orphan process (netlink.hpp).
-    if (!ep.host_veth.empty()) Netlink().delete_link_nowait(ep.host_veth);
+    // Deleting the host end deletes the pair. After a run the shim is deleting it already
+    // (engine/shim/links.hpp): that is waited for, and a veth still there after the grace (a
+    // shim that could not, a namespace another container still holds) is deleted here. The
+    // kernel's freeing of it (an RCU grace period) is left to an orphan process (netlink.hpp).
+    if (!ep.host_veth.empty()) {
+        Netlink nl;
+        if (!after_run || !nl.wait_link_gone(ep.host_veth, std::chrono::milliseconds(200)))
+            nl.delete_link_nowait(ep.host_veth);
+    }
     auto l = lock();
     remove_file(file);
     sys::emit_event(paths_.root, "network", "disconnect", found->id,

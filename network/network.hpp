@@ -121,7 +121,11 @@ public:
 
     Endpoint attach(const std::string& network, const std::string& container_id, const std::string& container_name,
                     int netns_fd, const EndpointOptions& opts = {});
-    void detach(const std::string& network, const std::string& container_id);
+    // Releases the container's endpoint on the network and deletes its veth. after_run: the
+    // run is over, so the veth is going already (its shim deletes it when the run ends, and the
+    // kernel when the namespace goes), and a delete of our own would only queue behind that one
+    // for the RTNL lock; it is waited for (a bounded time) before the address is released.
+    void detach(const std::string& network, const std::string& container_id, bool after_run = false);
 
     // Checks every mapping (already published by a container, or bound by a host process)
     // before changing anything; returns the mappings with ephemeral ports resolved. A port

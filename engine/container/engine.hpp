@@ -182,7 +182,9 @@ public:
 private:
     friend struct PreparedRun;
     PreparedRun prepare_run(const Container& c);
-    void release_run(const Container& c);
+    // after_run: the run's shim has ended it (cleanup after the run), so its veths are going
+    // already (network::Manager::detach).
+    void release_run(const Container& c, bool after_run = false);
     void remove_record(const Container& c, bool volumes);
     // Deletes dir, or (deferred_ set) renames it to its parent's ".rm-<id>" and records that.
     void discard_dir(const std::filesystem::path& dir, const std::string& id);

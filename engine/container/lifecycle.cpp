@@ -243,7 +243,7 @@ void Engine::cleanup(const std::string& id, const std::string& run_id, std::vect
         if (records_.shim_alive(c->id)) return;
         auto raw = store::read_state(records_.state_path(c->id));
         if (!run_id.empty() && raw.run_id != run_id) return;  // a later run owns the resources now
-        release_run(*c);
+        release_run(*c, true);
         auto_remove = c->host_config.auto_remove;
     }
     if (auto_remove) remove(c->id, false, true);

@@ -110,7 +110,7 @@ runtime::Mount bind_file(const std::filesystem::path& source, const std::string&
 
 // Everything one run of a container holds, released by Run::undo() (on a failed start) or by
 // the cleanup after the run.
-void Engine::release_run(const Container& c) {
+void Engine::release_run(const Container& c, bool after_run) {
     auto net = records_.network_state(c.id);
     try {
         networks().unpublish(c.id);
@@ -130,7 +130,7 @@ void Engine::release_run(const Container& c) {
     }
     for (auto& name : attached) {
         try {
-            networks().detach(name, c.id);
+            networks().detach(name, c.id, after_run);
         } catch (...) {
         }
     }

@@ -1,5 +1,8 @@
 #include "shim/links.hpp"
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <string>
 #include <thread>
 #include <vector>
@@ -8,21 +11,39 @@
 
 namespace berth::shim {
 
-void delete_veths(int netns_fd) {
-    if (netns_fd < 0) return;
+namespace {
+
+void delete_quietly(network::Netlink& nl, const std::string& name) {
     try {
-        std::vector<std::string> veths;
-        for (auto& l : network::Netlink::in_netns(netns_fd).links())
-            if (l.kind == "veth") veths.push_back(l.name);
-        for (auto& name : veths)
-            std::thread([nl = network::Netlink::in_netns(netns_fd), name]() mutable {
-                try {
-                    nl.delete_link_if_exists(name);
-                } catch (...) {
-                }
-            }).detach();
+        nl.delete_link_if_exists(name);
     } catch (...) {
     }
+}
+
+}  // namespace
+
+void delete_veths(int netns_fd) {
+    if (netns_fd < 0) return;
+    int fd = ::dup(netns_fd);
+    if (fd < 0) return;
+    // Everything, the listing too, is the thread's: the caller only pays for starting it. The
+    // thread moves into the namespace for good (setns changes the calling thread alone) and
+    // ends there; a second link gets a thread of its own, as each delete waits for the kernel.
+    std::thread([fd] {
+        int ok = ::setns(fd, CLONE_NEWNET);
+        ::close(fd);
+        if (ok != 0) return;
+        try {
+            network::Netlink nl;
+            std::vector<std::string> veths;
+            for (auto& l : nl.links())
+                if (l.kind == "veth") veths.push_back(l.name);
+            for (size_t i = 1; i < veths.size(); ++i)
+                std::thread([nl = network::Netlink(), name = veths[i]]() mutable { delete_quietly(nl, name); }).detach();
+            if (!veths.empty()) delete_quietly(nl, veths[0]);
+        } catch (...) {
+        }
+    }).detach();
 }
 
 }  // namespace berth::shim

@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "network/netlink.hpp"
 #include "network/netns.hpp"
 #include "shim/links.hpp"
@@ -162,6 +165,23 @@ TEST_CASE("delete_link_nowait returns once the pair is gone, leaving the kernel'
     }
     CHECK(nl.link_exists("lo"));
     nl.delete_link("brt1");
+}
+
+TEST_CASE("wait_link_gone waits a bounded time for a link someone else deletes") {
+    auto ns = create_netns();
+    auto peer_ns = create_netns();
+    auto nl = Netlink::in_netns(ns.get());
+    CHECK(nl.wait_link_gone("vetht30", std::chrono::milliseconds(0)));  // never was
+    CHECK_FALSE(nl.wait_link_gone("lo", std::chrono::milliseconds(20)));
+    nl.create_veth("vetht30", 0, 1500, "eth0", peer_ns.get(), "");
+    std::thread other([&] {
+        ::usleep(5'000);
+        Netlink::in_netns(ns.get()).delete_link("vetht30");
+    });
+    bool gone = nl.wait_link_gone("vetht30", std::chrono::seconds(5));
+    other.join();
+    CHECK(gone);
+    CHECK_FALSE(Netlink::in_netns(peer_ns.get()).link_exists("eth0"));
 }
 
 TEST_CASE("the shim deletes a finished container's veths from its namespace, and only those") {
