@@ -553,7 +553,9 @@ void Manager::teardown_bridge(const Network& n) {
         nat6_.remove_bridge(rules6_of(n));
         if (!opts_.host_filter_table.empty()) nat6_.forward_compat_remove(n.bridge, opts_.host_filter_table);
     }
-    Netlink().delete_link_if_exists(n.bridge);
+    // Gone from the host when this returns; the kernel's RCU barrier after it (tens of ms,
+    // longer behind the namespaces its containers left) is an orphan's wait (netlink.hpp).
+    Netlink().delete_link_nowait(n.bridge);
 }
 
 void Manager::drop_table_if_unused(const std::vector<Network>& remaining) {
