@@ -389,7 +389,7 @@ void Supervisor::handle_exit() {
 }
 
 void Supervisor::finalize() {
-    // First, so that the links are gone by the time the cleanup looks (shim/links.hpp).
+    // First: the sooner the links' delete starts, the less the cleanup waits for it (shim/links.hpp).
     delete_veths(netns_fd_);
     if (state_.status != "created") state_.status = "exited";
     state_.pid = 0;
