@@ -1,5 +1,5 @@
-# Figure 1, container start: `run --rm busybox true` with --network none and with the default
-# bridge; the create / start / wait / rm split of a detached container; the floors (raw crun and
+# Figure 1, container start: `run --rm busybox true` with --network none, with the default
+# bridge and (berth) with a user network, whose embedded DNS learns of each container; the create / start / wait / rm split of a detached container; the floors (raw crun and
 # runc, and bare unshare of the same namespaces).
 source "$BENCH_DIR/peers.sh"
 
@@ -7,6 +7,12 @@ fig_start() {
   local none="run --rm --network none busybox true" bridge="run --rm busybox true"
   measure start "$none" berth "$WARMUP" "$ITERS" b run --rm --network none busybox true
   measure start "$bridge" berth "$WARMUP" "$ITERS" b run --rm busybox true
+  # A user network, as compose makes: the bridge's work plus the DNS server's reloads.
+  if b network create bench-user >/dev/null 2>"$WORK/last.err"; then
+    on_exit "b network rm bench-user"
+    measure start "run --rm --network USER busybox true" berth "$WARMUP" "$ITERS" \
+      b run --rm --network bench-user busybox true
+  else failed start berth "network create: $(tail -c 300 "$WORK/last.err")"; fi
   split_berth
   if peer_enabled docker; then
     if docker_image; then
