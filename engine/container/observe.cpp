@@ -70,8 +70,9 @@ std::vector<ProcessRow> Engine::top(const std::string& id_or_name) {
         int tty = std::stoi(f[4]);
         r.tty = tty == 0 ? "?" : "pts/" + std::to_string(tty & 0xff);
         auto secs = ticks / static_cast<unsigned long long>(hz);
-        std::snprintf(buf, sizeof buf, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
-        r.time = buf;
+        char tbuf[32];  // hours unbounded: room for any unsigned long long
+        std::snprintf(tbuf, sizeof tbuf, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+        r.time = tbuf;
         std::string cmd = cmdline ? *cmdline : "";
         std::replace(cmd.begin(), cmd.end(), '\0', ' ');
         r.cmd = std::string(str::trim(cmd));
