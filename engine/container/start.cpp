@@ -34,6 +34,7 @@
 #include "runtime/user.hpp"
 #include "sys/child.hpp"
 #include "sys/error.hpp"
+#include "sys/event_log.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
 #include "sys/random.hpp"
@@ -140,6 +141,8 @@ void Engine::release_run(const Container& c, bool after_run) {
         if (m.type != "volume" || m.source.empty()) continue;
         try {
             volumes().release(m.source, c.id);
+            sys::emit_event(paths().root, "volume", "unmount", m.source,
+                            {{"container", c.id}, {"driver", volumes::kLocalDriver}});
         } catch (const std::exception& e) {
             warnings_.push_back("releasing volume " + m.source + ": " + e.what());
         }
@@ -401,6 +404,13 @@ PreparedRun Engine::prepare_run(const Container& c) {
         } else {
             if (m.source.empty()) throw Error(Errc::failed, "volume mount at " + m.target + " has no volume");
             rm.source = volumes().acquire(m.source, c.id);  // released by release_run
+            // Docker's event for each volume a start mounts (and "unmount" in release_run).
+            sys::emit_event(paths().root, "volume", "mount", m.source,
+                            {{"container", c.id},
+                             {"destination", m.target},
+                             {"driver", volumes::kLocalDriver},
+                             {"propagation", m.propagation},
+                             {"read/write", m.readonly ? "false" : "true"}});
             rm.copy_up = !m.nocopy;
             if (!m.subpath.empty()) {
                 auto [path, is_dir] = volume_subpath(rm.source, m.subpath);

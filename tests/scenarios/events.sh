@@ -55,10 +55,12 @@ EXPECTED="volume create $vol
 network create $net
 container create $ctr
 network connect $net
+volume mount $vol
 container start $ctr
 container kill $ctr
 container die $ctr
 network disconnect $net
+volume unmount $vol
 container stop $ctr
 container destroy $ctr
 network destroy $net
@@ -82,6 +84,17 @@ assert e["time"] == e["timeNano"] // 10**9
 EOF
 assert_contains "$(grep '"Action":"kill"' "$LIVE")" '"signal":"15"' "stop sends the stop signal, recorded by kill"
 assert_contains "$(grep '"Action":"connect"' "$LIVE")" '"container":"' "connect names the container"
+# Docker's volume mount/unmount attributes: the container, where and how it is mounted.
+python3 - "$(grep '"Action":"mount"' "$LIVE")" "$(grep '"Action":"unmount"' "$LIVE")" "$vol" <<'EOF' || fail "volume mount/unmount events"
+import json, sys, re
+m, u = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert m["Type"] == "volume" and m["Actor"]["ID"] == sys.argv[3], m
+a = m["Actor"]["Attributes"]
+assert re.fullmatch("[0-9a-f]{64}", a.pop("container")), a
+assert a == {"destination": "/data", "driver": "local", "propagation": "", "read/write": "true"}, a
+a = u["Actor"]["Attributes"]
+assert re.fullmatch("[0-9a-f]{64}", a.pop("container")) and a == {"driver": "local"}, a
+EOF
 
 # ---- replay: --since/--until give the same events, and return at once ---------------------------
 replayed=$(timeout 10 "$BERTH" --root "$ROOT" --run-dir "$RUN" events --since "$T0" --until "$T1" --format json) ||
@@ -107,7 +120,7 @@ assert_eq "$(w --filter label=team=events --format '{{.Status}}' | wc -l)" "6" "
 assert_eq "$(w --filter label=team=other --format x)" "" "label with another value"
 assert_eq "$(w --filter image=busybox --filter type=container --format '{{.From}}' | sort -u)" "busybox" "image= for containers"
 assert_eq "$(w --filter network="$net" --filter event=connect --format '{{.Actor.Attributes.type}}')" "bridge" "network= and attributes"
-assert_eq "$(w --filter volume="$vol" --format '{{.Action}}' | tr '\n' ' ')" "create destroy " "volume="
+assert_eq "$(w --filter volume="$vol" --format '{{.Action}}' | tr '\n' ' ')" "create mount unmount destroy " "volume="
 expect_fail b events --filter colour=red
 assert_eq "$ERR" "Error: invalid filter 'colour'" "unknown filter key"
 expect_fail b events --since soon
@@ -115,7 +128,7 @@ assert_contains "$ERR" 'failed to parse value as time or duration: "soon"' "bad 
 expect_fail b events --format '{{.Type'
 assert_contains "$ERR" "template" "bad template"
 # system events is the same command.
-assert_eq "$(b system events --since "$T0" --until "$T1" --filter type=volume --format '{{.Action}}' | tr '\n' ' ')" "create destroy " "system events"
+assert_eq "$(b system events --since "$T0" --until "$T1" --filter type=volume --format '{{.Action}}' | tr '\n' ' ')" "create mount unmount destroy " "system events"
 
 # A follower with --until in the near future stops by itself.
 start=$(date +%s)
