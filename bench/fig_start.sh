@@ -1,6 +1,7 @@
 # Figure 1, container start: `run --rm busybox true` with --network none, with the default
-# bridge and (berth) with a user network, whose embedded DNS learns of each container; the create / start / wait / rm split of a detached container; the floors (raw crun and
-# runc, and bare unshare of the same namespaces).
+# bridge and (berth) with a user network, whose embedded DNS learns of each container; the
+# create / start / wait / rm split of a detached container; the floors (raw crun and runc, and
+# bare unshare of the same namespaces).
 source "$BENCH_DIR/peers.sh"
 
 fig_start() {
