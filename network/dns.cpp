@@ -140,7 +140,10 @@ bool dns_server_running(const store::Paths& paths) {
         if (errno == ENOENT) return false;
         sys::throw_errno("open", lock_path(paths).string());
     }
-    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return false;  // released with the fd
+    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+        ::flock(fd.get(), LOCK_UN);  // not left to close(): a forked copy of the fd would keep it
+        return false;
+    }
     if (errno == EWOULDBLOCK) return true;
     sys::throw_errno("flock", lock_path(paths).string());
 }

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "network/netns.hpp"
 #include "sys/child.hpp"
@@ -485,7 +486,15 @@ bool Netlink::delete_link_nowait(const std::string& name) {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) sys::throw_errno("socketpair", "AF_UNIX");
     sys::unique_fd result(p[0]);
     sys::unique_fd s = std::move(own.fd_), w(p[1]);
-    sys::run_orphan(
+    auto orphan = [&](const std::function<void()>& fn) {
+        try {
+            sys::run_orphan(fn, {s.get(), w.get()});
+            return true;
+        } catch (const sys::Error&) {
+            return false;  // no process to be had (pids limit, seccomp): delete and wait here
+        }
+    };
+    bool started = orphan(
         [&] {
             int err = 0;
             if (::send(s.get(), msg.data(), msg.size(), 0) < 0) {
@@ -502,10 +511,10 @@ bool Netlink::delete_link_nowait(const std::string& name) {
                     err = EPROTO;
             }
             [[maybe_unused]] auto n = ::send(w.get(), &err, sizeof err, MSG_NOSIGNAL);
-        },
-        {s.get(), w.get()});
+        });
     s.reset();
     w.reset();
+    if (!started) return delete_link_if_exists(name);
     // Done when the link is gone (the orphan then waits for the kernel's freeing alone), or when
     // the orphan reports first. The kernel unlists the pair and drops the bridge port in one
     // batch under the RTNL lock before that wait; whether the lookup by name waits for the lock

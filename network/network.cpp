@@ -870,7 +870,7 @@ void Manager::detach(const std::string& key, const std::string& container_id, bo
     auto ep = endpoint_from_json(j);
     // Deleting the host end deletes the pair. After a run the shim is deleting it already
     // (engine/shim/links.hpp): that is waited for, and a veth still there after the grace (a
-    // shim that could not, a namespace another container still holds) is deleted here. The
+    // shim killed first, or one that could not start its thread) is deleted here. The
     // kernel's freeing of it (an RCU grace period) is left to an orphan process (netlink.hpp).
     if (!ep.host_veth.empty()) {
         Netlink nl;

@@ -90,7 +90,10 @@ bool Records::shim_alive(const std::string& id) const {
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     sys::unique_fd owner(fd);
-    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return false;
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        ::flock(fd, LOCK_UN);  // not left to close(): a forked copy of the fd would keep it
+        return false;
+    }
     return errno == EWOULDBLOCK;
 }
 

@@ -112,6 +112,8 @@ runtime::Mount bind_file(const std::filesystem::path& source, const std::string&
 // Everything one run of a container holds, released by Run::undo() (on a failed start) or by
 // the cleanup after the run.
 void Engine::release_run(const Container& c, bool after_run) {
+    // prepare_run got to the end (its volumes' "mount" events are out): "unmount" answers them.
+    bool prepared = sys::exists(records_.run_dir(c.id) / "spec.json");
     auto net = records_.network_state(c.id);
     try {
         networks().unpublish(c.id);
@@ -141,8 +143,9 @@ void Engine::release_run(const Container& c, bool after_run) {
         if (m.type != "volume" || m.source.empty()) continue;
         try {
             volumes().release(m.source, c.id);
-            sys::emit_event(paths().root, "volume", "unmount", m.source,
-                            {{"container", c.id}, {"driver", volumes::kLocalDriver}});
+            if (prepared)
+                sys::emit_event(paths().root, "volume", "unmount", m.source,
+                                {{"container", c.id}, {"driver", volumes::kLocalDriver}});
         } catch (const std::exception& e) {
             warnings_.push_back("releasing volume " + m.source + ": " + e.what());
         }
@@ -373,6 +376,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
     auto etc_dir = mode.rfind("container:", 0) == 0 ? records_.dir(records_.get(mode.substr(10)).id) : dir;
 
     // --- mounts -------------------------------------------------------------------------
+    std::vector<const MountSpec*> mounted_volumes;  // their events go once the spec is written
     for (auto& m : hc.mounts) {
         runtime::Mount rm;
         rm.target = m.target;
@@ -404,13 +408,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
         } else {
             if (m.source.empty()) throw Error(Errc::failed, "volume mount at " + m.target + " has no volume");
             rm.source = volumes().acquire(m.source, c.id);  // released by release_run
-            // Docker's event for each volume a start mounts (and "unmount" in release_run).
-            sys::emit_event(paths().root, "volume", "mount", m.source,
-                            {{"container", c.id},
-                             {"destination", m.target},
-                             {"driver", volumes::kLocalDriver},
-                             {"propagation", m.propagation},
-                             {"read/write", m.readonly ? "false" : "true"}});
+            mounted_volumes.push_back(&m);
             rm.copy_up = !m.nocopy;
             if (!m.subpath.empty()) {
                 auto [path, is_dir] = volume_subpath(rm.source, m.subpath);
@@ -506,6 +504,15 @@ PreparedRun Engine::prepare_run(const Container& c) {
     s.event_attrs = event_attributes(c);
     sys::write_file_replace(rundir / "network.json", network_state_to_json(ns));
     sys::write_file_replace(rundir / "spec.json", runtime::to_json(s), 0600);
+    // Docker's event for each volume a start mounts, once the run is prepared: release_run
+    // records "unmount" for a run that got this far (it has a spec.json) and only for one.
+    for (const auto* m : mounted_volumes)
+        sys::emit_event(paths().root, "volume", "mount", m->source,
+                        {{"container", c.id},
+                         {"destination", m->target},
+                         {"driver", volumes::kLocalDriver},
+                         {"propagation", m->propagation},
+                         {"read/write", m->readonly ? "false" : "true"}});
     return run;
 }
 

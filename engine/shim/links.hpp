@@ -10,6 +10,6 @@ namespace berth::shim {
 // nothing left that needs the answer, and no one waits for the shim's own exit. The cleanup
 // after the run (network::Manager::detach) waits for the host end to go, then releases the
 // address; failures here are left to it.
-void delete_veths(int netns_fd);
+void delete_veths(int netns_fd) noexcept;
 
 }  // namespace berth::shim

@@ -402,11 +402,13 @@ void Supervisor::finalize() {
     // Let go of the lock before the cleanup, which checks that no shim is alive.
     lock_.reset();
     if (!hand_cleanup_to_client() && !spec_.exit_command.empty()) {
+        // Built before the fork: the child of a threaded process (shim/links.hpp) should only
+        // make system calls.
+        std::vector<char*> argv;
+        for (auto& a : spec_.exit_command) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
         pid_t pid = ::fork();
         if (pid == 0) {
-            std::vector<char*> argv;
-            for (auto& a : spec_.exit_command) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
             int devnull = ::open("/dev/null", O_RDWR);
             ::dup2(devnull, 0);
             sigset_t none;

@@ -33,18 +33,21 @@ void check_child(Child& c, std::string_view what);
 void run_in_child(const std::function<void()>& fn, std::string_view what);
 
 // Runs fn(arg) in a middle process that shares our memory and runs while we wait (clone with
-// CLONE_VM|CLONE_VFORK, on a stack of its own, with every signal blocked so that no handler of
-// ours runs there), and reaps it: its waitpid status. For starting a process nobody waits for
-// without copying our page tables. fn must end in _exit; what names the middle in errors.
+// CLONE_VM|CLONE_VFORK, on a 64 KiB stack of its own with no guard page, with our signals
+// blocked so that no handler of ours runs there), and reaps it: its waitpid status. The middle
+// copies nothing itself: spawn_shim's posix_spawns from it without a copy of our page tables,
+// run_orphan makes its one copy there. fn must end in _exit; what names the middle in errors.
 int run_middle(int (*fn)(void*), void* arg, std::string_view what);
 
 // Runs fn in a copy of this process (of the calling thread) that nobody waits for: its parent,
 // a middle process sharing our memory, exits as soon as the copy is made, so init reaps it.
 // For a system call whose end we do not need but which the kernel would make us wait for:
 // a process cannot exit while one of its threads is in the kernel, so a thread will not do.
-// fn runs with every signal blocked and every fd closed but keep (a pipe held open would keep
-// `$(berth ...)` waiting); it may only make system calls, as after fork in a threaded program.
-// Throws if the copy could not be made; what fn does is its own to report (through keep).
+// fn runs with our signals blocked (all but glibc's own two), on the middle's 64 KiB stack, and
+// with every fd closed but keep (a pipe held open would keep `$(berth ...)` waiting); it may
+// only make system calls, as after fork in a threaded program. The copy costs a fork's
+// page-table copy and later copy-on-write faults. Throws if the copy could not be made; what
+// fn does is its own to report (through keep).
 void run_orphan(const std::function<void()>& fn, std::initializer_list<int> keep);
 
 }  // namespace berth::sys

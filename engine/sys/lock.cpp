@@ -13,4 +13,10 @@ FileLock::FileLock(const std::filesystem::path& path, bool shared) {
     check(retry_eintr([&] { return ::flock(fd_.get(), shared ? LOCK_SH : LOCK_EX); }), "flock", path.string());
 }
 
+void FileLock::release() noexcept {
+    if (!fd_) return;
+    ::flock(fd_.get(), LOCK_UN);
+    fd_.reset();
+}
+
 }  // namespace berth::sys

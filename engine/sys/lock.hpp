@@ -10,10 +10,20 @@ namespace berth::sys {
 class FileLock {
 public:
     explicit FileLock(const std::filesystem::path& path, bool shared = false);
+    // Unlocks before closing: a copy of the fd in a child (sys::run_orphan's copy, before it
+    // closes what it inherited) would otherwise keep the lock held after its owner let go.
+    ~FileLock() { release(); }
     FileLock(FileLock&&) noexcept = default;
-    FileLock& operator=(FileLock&&) noexcept = default;
+    FileLock& operator=(FileLock&& o) noexcept {
+        if (this != &o) {
+            release();
+            fd_ = std::move(o.fd_);
+        }
+        return *this;
+    }
 
 private:
+    void release() noexcept;
     unique_fd fd_;
 };
 

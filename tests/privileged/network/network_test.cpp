@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 
 #include "helpers.hpp"
 #include "network/netlink.hpp"
 #include "network/netns.hpp"
 #include "network/network.hpp"
 #include "privileged/probe.hpp"
+#include "shim/links.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
 #include "sys/json.hpp"
@@ -508,4 +510,28 @@ TEST_CASE("the default bridge and Docker's creation errors") {
     env.mgr.release_default_bridge();
     CHECK_FALSE(Netlink().link_exists(env.paths.prefix + "0"));
     CHECK_FALSE(table_exists(env.paths.prefix));
+}
+
+TEST_CASE("detach after a run waits for the shim's delete of the veth, and makes its own after the grace") {
+    Env env;
+    auto n = env.net("bnt-ar" + pid_s(), with_subnet(subnet(224)));
+    Netlink host;
+    // The shim deletes the veth from the container's namespace a moment after the cleanup
+    // starts waiting: the address is released once the veth is gone, not before.
+    auto [a, ea] = env.container(n.name, "ar" + pid_s());
+    std::thread shim([fd = a] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        shim::delete_veths(fd);
+    });
+    env.mgr.detach(n.name, "ar" + pid_s(), true);
+    CHECK_FALSE(host.link_exists(ea.host_veth));
+    CHECK(env.mgr.inspect(n.name).endpoints.empty());
+    shim.join();
+    // No shim deletes it: after the grace (200 ms) the cleanup deletes it itself.
+    auto [b, eb] = env.container(n.name, "as" + pid_s());
+    auto t0 = std::chrono::steady_clock::now();
+    env.mgr.detach(n.name, "as" + pid_s(), true);
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(200));
+    CHECK_FALSE(host.link_exists(eb.host_veth));
+    CHECK(env.mgr.inspect(n.name).endpoints.empty());
 }
