@@ -19,6 +19,7 @@
 #include "network/network.hpp"
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
+#include "sys/lock.hpp"
 #include "sys/strings.hpp"
 #include "sys/time.hpp"
 #include "sys/unix_socket.hpp"
@@ -140,12 +141,7 @@ bool dns_server_running(const store::Paths& paths) {
         if (errno == ENOENT) return false;
         sys::throw_errno("open", lock_path(paths).string());
     }
-    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
-        ::flock(fd.get(), LOCK_UN);  // not left to close(): a forked copy of the fd would keep it
-        return false;
-    }
-    if (errno == EWOULDBLOCK) return true;
-    sys::throw_errno("flock", lock_path(paths).string());
+    return sys::lock_held_elsewhere(fd.get(), lock_path(paths).string());
 }
 
 namespace {

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 
 #include "network/netns.hpp"
 #include "sys/child.hpp"
@@ -486,32 +485,30 @@ bool Netlink::delete_link_nowait(const std::string& name) {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) sys::throw_errno("socketpair", "AF_UNIX");
     sys::unique_fd result(p[0]);
     sys::unique_fd s = std::move(own.fd_), w(p[1]);
-    auto orphan = [&](const std::function<void()>& fn) {
-        try {
-            sys::run_orphan(fn, {s.get(), w.get()});
-            return true;
-        } catch (const sys::Error&) {
-            return false;  // no process to be had (pids limit, seccomp): delete and wait here
-        }
-    };
-    bool started = orphan(
-        [&] {
-            int err = 0;
-            if (::send(s.get(), msg.data(), msg.size(), 0) < 0) {
+    // The orphan's part: the request, and the kernel's answer passed back to us.
+    auto request = [&] {
+        int err = 0;
+        if (::send(s.get(), msg.data(), msg.size(), 0) < 0) {
+            err = errno;
+        } else {
+            alignas(nlmsghdr) char buf[1024];
+            ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
+            auto* h = reinterpret_cast<nlmsghdr*>(buf);
+            if (n < 0)
                 err = errno;
-            } else {
-                alignas(nlmsghdr) char buf[1024];
-                ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
-                auto* h = reinterpret_cast<nlmsghdr*>(buf);
-                if (n < 0)
-                    err = errno;
-                else if (n >= ssize_t(NLMSG_LENGTH(sizeof(nlmsgerr))) && h->nlmsg_type == NLMSG_ERROR)
-                    err = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-                else
-                    err = EPROTO;
-            }
-            [[maybe_unused]] auto n = ::send(w.get(), &err, sizeof err, MSG_NOSIGNAL);
-        });
+            else if (n >= ssize_t(NLMSG_LENGTH(sizeof(nlmsgerr))) && h->nlmsg_type == NLMSG_ERROR)
+                err = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+            else
+                err = EPROTO;
+        }
+        [[maybe_unused]] auto n = ::send(w.get(), &err, sizeof err, MSG_NOSIGNAL);
+    };
+    bool started = true;
+    try {
+        sys::run_orphan(request, {s.get(), w.get()});
+    } catch (const sys::Error&) {
+        started = false;  // no process to be had (pids limit, seccomp): delete and wait here
+    }
     s.reset();
     w.reset();
     if (!started) return delete_link_if_exists(name);

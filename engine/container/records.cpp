@@ -8,6 +8,7 @@
 
 #include "sys/error.hpp"
 #include "sys/fs.hpp"
+#include "sys/lock.hpp"
 
 namespace berth::container {
 
@@ -90,11 +91,11 @@ bool Records::shim_alive(const std::string& id) const {
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     sys::unique_fd owner(fd);
-    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
-        ::flock(fd, LOCK_UN);  // not left to close(): a forked copy of the fd would keep it
+    try {
+        return sys::lock_held_elsewhere(fd, p.string());
+    } catch (const sys::Error&) {
         return false;
     }
-    return errno == EWOULDBLOCK;
 }
 
 store::State Records::state(const std::string& id) const {

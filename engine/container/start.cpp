@@ -112,8 +112,6 @@ runtime::Mount bind_file(const std::filesystem::path& source, const std::string&
 // Everything one run of a container holds, released by Run::undo() (on a failed start) or by
 // the cleanup after the run.
 void Engine::release_run(const Container& c, bool after_run) {
-    // prepare_run got to the end (its volumes' "mount" events are out): "unmount" answers them.
-    bool prepared = sys::exists(records_.run_dir(c.id) / "spec.json");
     auto net = records_.network_state(c.id);
     try {
         networks().unpublish(c.id);
@@ -139,11 +137,14 @@ void Engine::release_run(const Container& c, bool after_run) {
     }
     // The name stops answering now rather than at the server's next look at the store.
     if (!attached.empty() && network::dns_server_running(paths())) network::notify_dns_server(paths());
+    // prepare_run got to the end (its volumes' "mount" events are out): "unmount" answers them.
+    std::optional<bool> prepared;
     for (auto& m : c.host_config.mounts) {
         if (m.type != "volume" || m.source.empty()) continue;
+        if (!prepared) prepared = sys::exists(records_.run_dir(c.id) / "spec.json");
         try {
             volumes().release(m.source, c.id);
-            if (prepared)
+            if (*prepared)
                 sys::emit_event(paths().root, "volume", "unmount", m.source,
                                 {{"container", c.id}, {"driver", volumes::kLocalDriver}});
         } catch (const std::exception& e) {

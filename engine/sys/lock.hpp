@@ -2,6 +2,7 @@
 // An exclusive flock(2) on a lock file, held for the object's lifetime. Every mutation of
 // berth's state holds the lock of what it changes (DESIGN.md "State").
 #include <filesystem>
+#include <string_view>
 
 #include "sys/fd.hpp"
 
@@ -26,5 +27,10 @@ private:
     void release() noexcept;
     unique_fd fd_;
 };
+
+// Whether another process holds a lock on fd's file (a shim's, the DNS server's): tries a
+// shared lock without waiting and lets go of it at once, by LOCK_UN rather than by close(),
+// which a forked copy of the fd would defeat. Throws sys::Error (flock, what) on other errors.
+bool lock_held_elsewhere(int fd, std::string_view what);
 
 }  // namespace berth::sys
