@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "network/netns.hpp"
 #include "sys/child.hpp"
@@ -212,12 +213,13 @@ namespace {
 // Returns 0 or the negative errno from the kernel, with its extended-ack text in ext.
 template <typename F>
 int receive(int fd, std::uint32_t seq, bool dump, std::string& ext, F&& on_msg) {
-    std::vector<char> buf(64 * 1024);
+    constexpr size_t size = 64 * 1024;
+    auto buf = std::make_unique_for_overwrite<char[]>(size);  // not zeroed: recv fills what it returns
     for (;;) {
-        ssize_t n = sys::retry_eintr([&] { return ::recv(fd, buf.data(), buf.size(), 0); });
+        ssize_t n = sys::retry_eintr([&] { return ::recv(fd, buf.get(), size, 0); });
         if (n < 0) sys::throw_errno("recv", "AF_NETLINK");
         size_t left = static_cast<size_t>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf.get()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
             if (h->nlmsg_seq != seq) continue;
             if (h->nlmsg_type == NLMSG_DONE) return 0;
             if (h->nlmsg_type == NLMSG_ERROR) {
@@ -240,7 +242,8 @@ int receive(int fd, std::uint32_t seq, bool dump, std::string& ext, F&& on_msg) 
 
 }  // namespace
 
-void Netlink::request(std::vector<char>& msg, const std::string& what) {
+template <typename F>
+void Netlink::request(std::vector<char>& msg, const std::string& what, F&& on_msg) {
     auto* h = reinterpret_cast<nlmsghdr*>(msg.data());
     h->nlmsg_seq = ++seq_;
     h->nlmsg_flags |= NLM_F_ACK;
@@ -248,8 +251,12 @@ void Netlink::request(std::vector<char>& msg, const std::string& what) {
     if (sys::retry_eintr([&] { return ::send(fd_.get(), msg.data(), msg.size(), 0); }) < 0)
         sys::throw_errno(what + " (send)");
     std::string ext;
-    int err = receive(fd_.get(), seq_, false, ext, [](nlmsghdr*) {});
+    int err = receive(fd_.get(), seq_, false, ext, on_msg);
     if (err != 0) sys::throw_errno(ext.empty() ? what : what + " [" + ext + "]", {}, -err);
+}
+
+void Netlink::request(std::vector<char>& msg, const std::string& what) {
+    request(msg, what, [](nlmsghdr*) {});
 }
 
 template <typename F>
@@ -264,6 +271,28 @@ void Netlink::dump(std::vector<char>& msg, const std::string& what, F&& f) {
     int err = receive(fd_.get(), seq_, true, ext, f);
     if (err != 0) sys::throw_errno(ext.empty() ? what : what + " [" + ext + "]", {}, -err);
 }
+
+namespace {
+LinkInfo parse_link(const nlmsghdr* h) {
+    auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+    size_t len = h->nlmsg_len - NLMSG_LENGTH(sizeof(ifinfomsg));
+    Attrs a(IFLA_RTA(ifi), len, IFLA_MAX);
+    LinkInfo l;
+    l.index = ifi->ifi_index;
+    l.up = ifi->ifi_flags & IFF_UP;
+    l.name = a.str(IFLA_IFNAME);
+    l.mtu = a.u32(IFLA_MTU);
+    l.master = static_cast<int>(a.u32(IFLA_MASTER));
+    l.link = static_cast<int>(a.u32(IFLA_LINK));
+    if (auto* mac = a.get(IFLA_ADDRESS))
+        l.mac = format_mac(static_cast<const unsigned char*>(Attrs::data(mac)), Attrs::len(mac));
+    if (auto* li = a.get(IFLA_LINKINFO)) {
+        Attrs info(Attrs::data(li), Attrs::len(li), IFLA_INFO_MAX);
+        l.kind = info.str(IFLA_INFO_KIND);
+    }
+    return l;
+}
+}  // namespace
 
 void Netlink::create_bridge(const std::string& name, unsigned mtu, const std::string& mac) {
     auto macb = mac_bytes(mac);
@@ -282,11 +311,11 @@ void Netlink::create_bridge(const std::string& name, unsigned mtu, const std::st
     request(m.finish(), what_of(RTM_NEWLINK, name + " (bridge)"));
 }
 
-void Netlink::create_veth(const std::string& name, int master_index, unsigned mtu, const std::string& peer,
-                          int peer_netns_fd, const std::string& peer_mac) {
+VethIndexes Netlink::create_veth(const std::string& name, int master_index, unsigned mtu, const std::string& peer,
+                                 int peer_netns_fd, const std::string& peer_mac) {
     std::vector<unsigned char> pmac;
     if (!peer_mac.empty()) pmac = mac_bytes(peer_mac);
-    Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO);
     ifinfomsg ifi{};
     ifi.ifi_family = AF_UNSPEC;
     ifi.ifi_flags = IFF_UP;
@@ -309,7 +338,16 @@ void Netlink::create_veth(const std::string& name, int master_index, unsigned mt
     m.nest_end(p);
     m.nest_end(data);
     m.nest_end(li);
-    request(m.finish(), what_of(RTM_NEWLINK, name + " (peer " + peer + ")"));
+    std::string what = what_of(RTM_NEWLINK, name + " (peer " + peer + ")");
+    std::optional<LinkInfo> made;
+    request(m.finish(), what, [&](nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWLINK) return;
+        auto l = parse_link(h);
+        if (l.name == name) made = std::move(l);
+    });
+    if (!made) made = link(name);  // a kernel before 6.3 does not echo a new link
+    if (!made) sys::throw_errno(what, {}, ENODEV);
+    return {made->index, made->link};
 }
 
 void Netlink::set_link(const std::string& name, const std::string& what, const std::vector<char>& attrs,
@@ -343,15 +381,19 @@ void Netlink::set_master(const std::string& name, int master_index) {
 }
 
 void Netlink::set_hairpin(const std::string& name, bool on) {
+    auto idx = link_index(name);
+    if (!idx) sys::throw_errno(what_of(RTM_SETLINK, name + " (bridge port hairpin " + (on ? "on" : "off") + ")"), {}, ENODEV);
+    set_hairpin(*idx, name, on);
+}
+
+void Netlink::set_hairpin(int index, const std::string& name, bool on) {
     // AF_BRIDGE port attributes go to the bridge's RTM_SETLINK handler (rtnl_bridge_setlink);
     // RTM_NEWLINK would accept and ignore them.
     std::string what = what_of(RTM_SETLINK, name + " (bridge port hairpin " + (on ? "on" : "off") + ")");
-    auto idx = link_index(name);
-    if (!idx) sys::throw_errno(what, {}, ENODEV);
     Msg m(RTM_SETLINK, 0);
     ifinfomsg ifi{};
     ifi.ifi_family = AF_BRIDGE;
-    ifi.ifi_index = *idx;
+    ifi.ifi_index = index;
     m.put(ifi);
     size_t pi = m.nest_begin(IFLA_PROTINFO | NLA_F_NESTED);
     std::uint8_t mode = on ? 1 : 0;
@@ -400,14 +442,18 @@ void address_msg(Msg& m, const Addr& a, int prefix, int index) {
 }  // namespace
 
 void Netlink::add_address(const std::string& link, const std::string& address, int prefix, bool nodad) {
+    auto idx = link_index(link);
+    if (!idx) sys::throw_errno(what_of(RTM_NEWADDR, address + "/" + std::to_string(prefix) + " dev " + link), {}, ENODEV);
+    add_address(*idx, link, address, prefix, nodad);
+}
+
+void Netlink::add_address(int index, const std::string& link, const std::string& address, int prefix, bool nodad) {
     std::string what = what_of(RTM_NEWADDR, address + "/" + std::to_string(prefix) + " dev " + link);
     auto a = parse_addr(address);
     if (prefix < 0 || prefix > (a.family == AF_INET ? 32 : 128))
         throw_error(Errc::invalid, "invalid prefix length " + std::to_string(prefix) + " for " + address);
-    auto idx = link_index(link);
-    if (!idx) sys::throw_errno(what, {}, ENODEV);
     Msg m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-    address_msg(m, a, prefix, *idx);
+    address_msg(m, a, prefix, index);
     if (nodad && a.family == AF_INET6) m.attr_u32(IFA_FLAGS, IFA_F_NODAD);
     if (a.family == AF_INET && prefix < 31) {
         std::uint32_t ip;
@@ -430,10 +476,14 @@ void Netlink::del_address(const std::string& link, const std::string& address, i
 }
 
 void Netlink::add_default_route(const std::string& gateway, const std::string& link) {
+    auto idx = link_index(link);
+    if (!idx) sys::throw_errno(what_of(RTM_NEWROUTE, "default via " + gateway + " dev " + link), {}, ENODEV);
+    add_default_route(gateway, *idx, link);
+}
+
+void Netlink::add_default_route(const std::string& gateway, int index, const std::string& link) {
     std::string what = what_of(RTM_NEWROUTE, "default via " + gateway + " dev " + link);
     auto gw = parse_addr(gateway);
-    auto idx = link_index(link);
-    if (!idx) sys::throw_errno(what, {}, ENODEV);
     Msg m(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
     rtmsg r{};
     r.rtm_family = static_cast<unsigned char>(gw.family);
@@ -443,7 +493,7 @@ void Netlink::add_default_route(const std::string& gateway, const std::string& l
     r.rtm_type = RTN_UNICAST;
     m.put(r);
     m.attr(RTA_GATEWAY, gw.bytes, gw.len);
-    m.attr_u32(RTA_OIF, static_cast<std::uint32_t>(*idx));
+    m.attr_u32(RTA_OIF, static_cast<std::uint32_t>(index));
     request(m.finish(), what);
 }
 
@@ -528,31 +578,11 @@ bool Netlink::delete_link_nowait(const std::string& name) {
             if (err == ENODEV) return false;  // gone meanwhile
             sys::throw_errno(what_of(RTM_DELLINK, name), {}, err);
         }
-        auto now = link_index(name);
-        if (!now || *now != *index) return true;
+        auto now = link_name(*index);  // by index: a lookup by name waits for the delete's RTNL lock
+        if (!now || *now != name) return true;
     }
 }
 
-namespace {
-LinkInfo parse_link(const nlmsghdr* h) {
-    auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-    size_t len = h->nlmsg_len - NLMSG_LENGTH(sizeof(ifinfomsg));
-    Attrs a(IFLA_RTA(ifi), len, IFLA_MAX);
-    LinkInfo l;
-    l.index = ifi->ifi_index;
-    l.up = ifi->ifi_flags & IFF_UP;
-    l.name = a.str(IFLA_IFNAME);
-    l.mtu = a.u32(IFLA_MTU);
-    l.master = static_cast<int>(a.u32(IFLA_MASTER));
-    if (auto* mac = a.get(IFLA_ADDRESS))
-        l.mac = format_mac(static_cast<const unsigned char*>(Attrs::data(mac)), Attrs::len(mac));
-    if (auto* li = a.get(IFLA_LINKINFO)) {
-        Attrs info(Attrs::data(li), Attrs::len(li), IFLA_INFO_MAX);
-        l.kind = info.str(IFLA_INFO_KIND);
-    }
-    return l;
-}
-}  // namespace
 
 std::optional<LinkInfo> Netlink::link(const std::string& name) {
     Msg m(RTM_GETLINK, 0);
@@ -577,14 +607,29 @@ std::optional<LinkInfo> Netlink::link(const std::string& name) {
     return out;
 }
 
-bool Netlink::wait_link_gone(const std::string& name, std::chrono::microseconds max) {
+bool Netlink::wait_link_gone(const std::string& name, std::chrono::microseconds max, int index) {
     auto deadline = std::chrono::steady_clock::now() + max;
+    auto gone = [&] {
+        if (index <= 0) return !link_index(name);
+        auto now = link_name(index);  // a new link may have the index after a while: a name is checked
+        return !now || *now != name;
+    };
     for (long wait_us = 100;; wait_us = std::min(wait_us * 2, 2000L)) {
-        if (!link_index(name)) return true;
+        if (gone()) return true;
         auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         ::usleep(static_cast<useconds_t>(std::min<long>(wait_us, left.count())));
     }
+}
+
+std::optional<std::string> Netlink::link_name(int index) {
+    ifreq ifr{};
+    ifr.ifr_ifindex = index;
+    if (::ioctl(fd_.get(), SIOCGIFNAME, &ifr) < 0) {
+        if (errno == ENODEV) return std::nullopt;
+        sys::throw_errno("ioctl", "SIOCGIFNAME " + std::to_string(index));
+    }
+    return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
 }
 
 std::optional<int> Netlink::link_index(const std::string& name) {

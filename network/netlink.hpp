@@ -23,6 +23,13 @@ struct LinkInfo {
     unsigned mtu = 0;
     std::string mac;   // "02:42:ac:11:00:02"
     bool up = false;   // IFF_UP
+    int link = 0;      // IFLA_LINK: a veth's peer (its index in the peer's namespace), else 0
+};
+
+// The two ends of a new veth pair, by index: each in its own namespace.
+struct VethIndexes {
+    int index = 0;
+    int peer_index = 0;
 };
 
 struct AddrInfo {
@@ -59,14 +66,18 @@ public:
 
     // A veth pair: `name` here (enslaved to master_index when non-zero, brought up), and `peer`
     // created directly inside the namespace peer_netns_fd under its final name (IFLA_NET_NS_FD),
-    // so no rename or move is needed. peer_mac may be empty (kernel picks one).
-    void create_veth(const std::string& name, int master_index, unsigned mtu, const std::string& peer,
-                     int peer_netns_fd, const std::string& peer_mac);
+    // so no rename or move is needed; the peer is left down (veth_open() refuses to bring it up
+    // before the pair is linked). peer_mac may be empty (kernel picks one). Returns both ends'
+    // indexes, from the kernel's echo of the new link (NLM_F_ECHO, Linux 6.3+; else one lookup),
+    // whose IFLA_LINK is the peer's, so the callers need no lookups by name of their own.
+    VethIndexes create_veth(const std::string& name, int master_index, unsigned mtu, const std::string& peer,
+                            int peer_netns_fd, const std::string& peer_mac);
 
     void set_master(const std::string& name, int master_index);
     // Bridge port hairpin mode: frames may leave through the port they came in on. Needed when
     // br_netfilter DNATs a container's packet to its own published port and bridges it back.
     void set_hairpin(const std::string& name, bool on);
+    void set_hairpin(int index, const std::string& name, bool on);  // name only words errors
     void set_up(const std::string& name, bool up = true);
     void set_mtu(const std::string& name, unsigned mtu);
     void set_mac(const std::string& name, const std::string& mac);
@@ -75,8 +86,11 @@ public:
     // family taken from the address text (v4 or v6). nodad: an IPv6 address usable at once,
     // without duplicate address detection (IFA_F_NODAD).
     void add_address(const std::string& link, const std::string& address, int prefix, bool nodad = false);
+    // The same on a link known by index (one request less); link only words errors.
+    void add_address(int index, const std::string& link, const std::string& address, int prefix, bool nodad = false);
     void del_address(const std::string& link, const std::string& address, int prefix);
     void add_default_route(const std::string& gateway, const std::string& link);  // v4 or v6 gateway
+    void add_default_route(const std::string& gateway, int index, const std::string& link);
 
     void delete_link(const std::string& name);
     // Deletes the link if it exists; true if it did.
@@ -93,9 +107,16 @@ public:
     // returns.
     bool delete_link_nowait(const std::string& name);
 
-    // Polls until no link has that name, for at most max: true if it went (or never was).
-    bool wait_link_gone(const std::string& name, std::chrono::microseconds max);
+    // Polls until no link has that name, for at most max: true if it went (or never was). With
+    // the link's index (0: unknown) it polls by index (link_name), which a delete in progress
+    // does not hold up.
+    bool wait_link_gone(const std::string& name, std::chrono::microseconds max, int index = 0);
 
+    // Index -> name (SIOCGIFNAME on this socket), nullopt if no link has the index. Unlike every
+    // rtnetlink request it takes no RTNL lock, so it answers at once while another process's
+    // delete holds that lock; and unlike the lookup by name (SIOCGIFINDEX), a miss never asks
+    // the kernel to load a module named after the link.
+    std::optional<std::string> link_name(int index);
     std::optional<int> link_index(const std::string& name);
     bool link_exists(const std::string& name) { return link_index(name).has_value(); }
     std::optional<LinkInfo> link(const std::string& name);
@@ -107,8 +128,11 @@ public:
 private:
     explicit Netlink(sys::unique_fd fd);
     struct Reply;
-    // Sends one request and waits for its ACK; throws sys::Error worded with what.
+    // Sends one request and waits for its ACK; throws sys::Error worded with what. on_msg sees
+    // the messages of the reply before the ACK (an NLM_F_ECHO).
     void request(std::vector<char>& msg, const std::string& what);
+    template <typename F>
+    void request(std::vector<char>& msg, const std::string& what, F&& on_msg);
     // Sends a dump request and hands every reply message to f.
     template <typename F>
     void dump(std::vector<char>& msg, const std::string& what, F&& f);

@@ -92,7 +92,7 @@ json endpoint_to_json(const EndpointRecord& e) {
     return {{"ContainerID", e.container_id}, {"Name", e.container_name}, {"EndpointID", e.endpoint_id},
             {"IfName", e.ifname},          {"IP", e.ip},              {"Prefix", e.prefix},
             {"IP6", e.ip6},                {"Prefix6", e.prefix6},    {"MacAddress", e.mac},
-            {"HostVeth", e.host_veth},     {"Aliases", e.aliases}};
+            {"HostVeth", e.host_veth},     {"HostIndex", e.host_index}, {"Aliases", e.aliases}};
 }
 
 EndpointRecord endpoint_from_json(const json& e) {
@@ -107,6 +107,7 @@ EndpointRecord endpoint_from_json(const json& e) {
     r.prefix6 = e.value("Prefix6", 0);
     r.mac = e.value("MacAddress", "");
     r.host_veth = e.value("HostVeth", "");
+    r.host_index = e.value("HostIndex", 0);
     r.aliases = e.value("Aliases", std::vector<std::string>{});
     return r;
 }
@@ -475,10 +476,10 @@ bool has_predefined(const std::vector<Network>& all) {
 }
 }  // namespace
 
-void Manager::ensure_predefined() {
+std::vector<Network> Manager::ensure_predefined() {
     auto all = load_all(false);
     auto has = [&](const std::string& name) { return has_network(all, name); };
-    if (has_predefined(all)) return;
+    if (has_predefined(all)) return all;
     auto now = sys::format_rfc3339_nano(sys::now_ns());
     if (!has("bridge")) {
         Network n;
@@ -496,6 +497,7 @@ void Manager::ensure_predefined() {
                      {kBridgeNameOpt, n.bridge},
                      {kMtuOpt, "1500"}};
         save(n);
+        all.push_back(n);
     }
     for (const char* name : {"host", "none"}) {
         if (has(name)) continue;
@@ -505,16 +507,15 @@ void Manager::ensure_predefined() {
         n.created = now;
         n.driver = std::string(name) == "host" ? "host" : "null";
         save(n);
+        all.push_back(n);
     }
+    std::sort(all.begin(), all.end(), [](const Network& a, const Network& b) { return a.name < b.name; });
+    return all;
 }
 
-void Manager::ensure_bridge(const Network& n, bool quick) {
+void Manager::ensure_bridge(const Network& n) {
     Netlink nl;
-    bool exists = nl.link_exists(n.bridge);
-    // On the attach path a bridge that exists was set up by create() or an earlier attach: the
-    // bridge, its nftables elements and sysctls go together, and a reboot takes all of them.
-    if (exists && quick) return;
-    if (!exists) {
+    if (!nl.link_exists(n.bridge)) {
         Undo undo([&] { Netlink().delete_link_if_exists(n.bridge); });
         nl.create_bridge(n.bridge, mtu_of(n), mac_for_ip(n.gateway));
         nl.add_address(n.bridge, n.gateway, prefix_of(n));
@@ -657,7 +658,7 @@ Network Manager::create(const std::string& name, const NetworkOptions& o) {
         throw_error(Errc::conflict, "a network interface named " + n.bridge + " already exists on this host");
 
     Undo undo([&] { teardown_bridge(n); });
-    ensure_bridge(n, false);
+    ensure_bridge(n);
     save(n);
     undo.commit();
     sys::emit_event(paths_.root, "network", "create", n.id, {{"name", n.name}, {"type", n.driver}});
@@ -678,14 +679,14 @@ std::vector<Network> Manager::list() {
     return load_all();
 }
 
-Network Manager::inspect(const std::string& key) {
-    auto all = load_all();
+Network Manager::inspect(const std::string& key, bool with_endpoints) {
+    auto all = load_all(with_endpoints);
     if (!has_predefined(all)) {
         {
             auto l = lock();
             ensure_predefined();
         }
-        all = load_all();
+        all = load_all(with_endpoints);
     }
     auto n = find(all, key);
     if (!n) throw_error(Errc::not_found, "network " + key + " not found");
@@ -742,8 +743,7 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     }
 
     auto l = lock();
-    ensure_predefined();
-    auto found = find(load_all(false), key);  // only this network's endpoints are needed
+    auto found = find(ensure_predefined(), key);  // only this network's endpoints are needed
     if (!found) throw_error(Errc::not_found, "network " + key + " not found");
     Network n = *found;
     load_endpoints_of(n);
@@ -802,8 +802,6 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
         }
     }
 
-    ensure_bridge(n, true);
-
     EndpointRecord ep;
     ep.container_id = container_id;
     ep.container_name = container_name;
@@ -816,33 +814,45 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     }
     ep.mac = o.mac.empty() ? mac_for_ip(ep.ip) : str::to_lower(o.mac);
     ep.aliases = o.aliases;
+    if (n.dns()) ep.aliases.push_back(short_id(container_id));
     ep.host_veth = "veth" + sys::random_hex(7);
 
+    // A bridge that exists was set up by create() or an earlier attach: the bridge, its nftables
+    // elements and sysctls go together, and a reboot takes all of them.
     Netlink host;
     auto br = host.link(n.bridge);
-    if (!br) throw_error(Errc::failed, "bridge " + n.bridge + " disappeared while attaching " + container_name);
+    if (!br) {
+        ensure_bridge(n);
+        br = host.link(n.bridge);
+        if (!br) throw_error(Errc::failed, "bridge " + n.bridge + " disappeared while attaching " + container_name);
+    }
     auto inner = Netlink::in_netns(netns_fd);
     bool first = true;
-    std::set<std::string> names;
-    for (const auto& link : inner.links()) {
-        names.insert(link.name);
-        if (link.name.rfind("eth", 0) == 0) first = false;
-    }
     ep.ifname = o.ifname;
-    if (ep.ifname.empty())
-        for (int i = 0;; ++i)
-            if (!names.count("eth" + std::to_string(i))) {
-                ep.ifname = "eth" + std::to_string(i);
-                break;
-            }
+    if (o.default_route && !o.ifname.empty()) {
+        first = *o.default_route;
+    } else {
+        std::set<std::string> names;
+        for (const auto& link : inner.links()) {
+            names.insert(link.name);
+            if (link.name.rfind("eth", 0) == 0) first = false;
+        }
+        if (ep.ifname.empty())
+            for (int i = 0;; ++i)
+                if (!names.count("eth" + std::to_string(i))) {
+                    ep.ifname = "eth" + std::to_string(i);
+                    break;
+                }
+    }
 
-    host.create_veth(ep.host_veth, br->index, mtu_of(n), ep.ifname, netns_fd, ep.mac);
+    auto veth = host.create_veth(ep.host_veth, br->index, mtu_of(n), ep.ifname, netns_fd, ep.mac);
     Undo undo([&] { Netlink().delete_link_if_exists(ep.host_veth); });
-    host.set_hairpin(ep.host_veth, true);
-    inner.set_up("lo");
+    ep.host_index = veth.index;
+    host.set_hairpin(veth.index, ep.host_veth, true);
+    if (first || !o.default_route) inner.set_up("lo");
     inner.set_up(ep.ifname);
-    inner.add_address(ep.ifname, ep.ip, ep.prefix);
-    if (first) inner.add_default_route(n.gateway, ep.ifname);
+    inner.add_address(veth.peer_index, ep.ifname, ep.ip, ep.prefix);
+    if (first) inner.add_default_route(n.gateway, veth.peer_index, ep.ifname);
     if (ip6) attach_ipv6(inner, netns_fd, ep, n.gateway6);
 
     write_new_file(endpoints_dir(paths_, n.id) / (container_id + ".json"), endpoint_to_json(ep).dump() + "\n");
@@ -850,7 +860,7 @@ Endpoint Manager::attach(const std::string& key, const std::string& container_id
     undo.commit();
     sys::emit_event(paths_.root, "network", "connect", n.id, {{"container", container_id}, {"name", n.name}, {"type", n.driver}});
     return Endpoint{n.id,   n.name,         ep.endpoint_id, ep.ifname, ep.ip,     ep.prefix,
-                    n.gateway, ep.mac,      ep.host_veth,   ep.ip6,    ip6 ? n.gateway6 : "", ep.prefix6};
+                    n.gateway, ep.mac,      ep.host_veth,   ep.ip6,    ip6 ? n.gateway6 : "", ep.prefix6, n.dns()};
 }
 
 void Manager::detach(const std::string& key, const std::string& container_id, bool after_run) {
@@ -874,7 +884,7 @@ void Manager::detach(const std::string& key, const std::string& container_id, bo
     // kernel's freeing of it (an RCU grace period) is left to an orphan process (netlink.hpp).
     if (!ep.host_veth.empty()) {
         Netlink nl;
-        if (!after_run || !nl.wait_link_gone(ep.host_veth, std::chrono::milliseconds(200)))
+        if (!after_run || !nl.wait_link_gone(ep.host_veth, std::chrono::milliseconds(200), ep.host_index))
             nl.delete_link_nowait(ep.host_veth);
     }
     auto l = lock();

@@ -44,6 +44,10 @@ struct EndpointOptions {
     std::string mac;                   // --mac-address; "" = derived from the IP (02:42:<ip>)
     std::string ifname;                // "" = next free ethN in the netns
     std::string ip6;                   // --ip6 (dual-stack networks); "" = lowest free
+    // Set by a start, which made the namespace and attaches its networks in order, so the links
+    // in it are known and not listed: true for the attachment that takes the default route (and
+    // brings lo up). Needs ifname. Unset: the links are listed, and the first ethN routes.
+    std::optional<bool> default_route;
 };
 
 // One container's attachment to one network.
@@ -58,6 +62,7 @@ struct EndpointRecord {
     int prefix6 = 0;
     std::string mac;
     std::string host_veth;
+    int host_index = 0;  // host_veth's ifindex, to see it gone without the RTNL lock; 0 if unknown
     std::vector<std::string> aliases;
 };
 
@@ -90,6 +95,7 @@ struct Endpoint {
     std::string host_veth;
     std::string ip6, gateway6;  // "" unless the network has IPv6
     int prefix6 = 0;
+    bool dns = false;  // the network has embedded DNS (Network::dns())
 };
 
 // False when BERTH_IP_FORWARD is "0" or "false".
@@ -114,11 +120,13 @@ public:
 
     Network create(const std::string& name, const NetworkOptions& opts);
     std::vector<Network> list();  // sorted by name, predefined ones included
-    Network inspect(const std::string& name_or_id);
+    // with_endpoints false: the record alone, without reading who is attached.
+    Network inspect(const std::string& name_or_id, bool with_endpoints = true);
     void remove(const std::string& name_or_id);
     // Removes unused user networks (for which keep() is false); returns their names.
     std::vector<std::string> prune(const std::function<bool(const Network&)>& keep = {});
 
+    // On a network with DNS the container's short ID is an alias too, as Docker resolves it.
     Endpoint attach(const std::string& network, const std::string& container_id, const std::string& container_name,
                     int netns_fd, const EndpointOptions& opts = {});
     // Releases the container's endpoint on the network and deletes its veth. after_run: the
@@ -148,12 +156,13 @@ public:
 private:
     struct Lock;
     Lock lock();
-    void ensure_predefined();
+    // Makes bridge, host and none if missing; returns every network (without endpoints).
+    std::vector<Network> ensure_predefined();
     std::vector<Network> load_all(bool with_endpoints = true);
     void load_endpoints_of(Network& n);
     std::optional<Network> find(const std::vector<Network>& all, const std::string& name_or_id);
     void save(const Network& n);
-    void ensure_bridge(const Network& n, bool quick);
+    void ensure_bridge(const Network& n);
     void teardown_bridge(const Network& n);
     void drop_table_if_unused(const std::vector<Network>& remaining);
 

@@ -48,7 +48,6 @@ void Engine::connect(const std::string& id_or_name, const std::string& network, 
             eo.ip6 = want.ipv6;
             eo.aliases = want.aliases;
             eo.mac = want.mac;
-            if (net.dns()) eo.aliases.push_back(c.short_id());
             auto ep = networks().attach(net.name, c.id, c.name, fd.get(), eo);
             auto ns = records_.network_state(c.id).value_or(NetworkState{});
             ns.networks[net.name] = EndpointState{ep.network_id, ep.endpoint_id, ep.ip, ep.gateway, ep.mac, ep.ifname, ep.host_veth, ep.prefix, want.aliases,

@@ -264,7 +264,7 @@ Container Engine::create(const CreateRequest& req) {
         }
     } else {
         for (auto& n : nets) {
-            auto net = networks().inspect(n);  // throws "network x not found"
+            auto net = networks().inspect(n, false);  // throws "network x not found"
             EndpointConfig ep;
             if (auto it = req.endpoints.find(n); it != req.endpoints.end()) ep = it->second;
             if (net.name == "bridge" && (!ep.aliases.empty() || !ep.ipv4.empty() || !ep.ipv6.empty()))

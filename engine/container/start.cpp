@@ -275,24 +275,22 @@ PreparedRun Engine::prepare_run(const Container& c) {
             eo.ip6 = want.ipv6;
             eo.aliases = want.aliases;
             eo.mac = name == mode && want.mac.empty() ? c.mac_address : want.mac;
-            auto net = networks().inspect(name);
-            if (net.dns()) {
-                // Docker resolves a container on a user network by its name and short ID too.
-                eo.aliases.push_back(c.short_id());
-            }
+            // The namespace is new: eth0 is the first network's, and takes the default route.
+            eo.ifname = "eth" + std::to_string(run.attached.size());
+            eo.default_route = run.attached.empty();
             auto ep = networks().attach(name, c.id, c.name, run.netns.get(), eo);
             run.attached.push_back(name);
             EndpointState es{ep.network_id, ep.endpoint_id, ep.ip, ep.gateway, ep.mac, ep.ifname, ep.host_veth, ep.prefix, want.aliases};
             es.ip6 = ep.ip6;
             es.gateway6 = ep.gateway6;
             es.prefix6 = ep.prefix6;
-            ns.networks[net.name] = es;
+            ns.networks[ep.network_name] = es;
             if (own_ips.empty()) first_ip6 = ep.ip6;
             own_ips.push_back(ep.ip);
             host_ips.push_back(ep.ip);
             if (!ep.ip6.empty()) host_ips.push_back(ep.ip6);
             if (first_gateway.empty()) first_gateway = ep.gateway;
-            if (net.dns() && dns_server.empty()) dns_server = ep.gateway;
+            if (ep.dns && dns_server.empty()) dns_server = ep.gateway;
         }
         ns.sandbox_key = "";
         if (dns_server.empty()) {

@@ -72,7 +72,7 @@ TEST_CASE("netlink links, addresses and routes in a private namespace") {
     CHECK(br->mac == "02:42:0a:00:00:01");
     CHECK(br->up);
 
-    nl.create_veth("vetht01", br->index, 1400, "eth0", peer_ns.get(), "02:42:0a:00:00:02");
+    auto made = nl.create_veth("vetht01", br->index, 1400, "eth0", peer_ns.get(), "02:42:0a:00:00:02");
     auto v = nl.link("vetht01");
     REQUIRE(v);
     CHECK(v->kind == "veth");
@@ -82,7 +82,16 @@ TEST_CASE("netlink links, addresses and routes in a private namespace") {
     REQUIRE(eth0);
     CHECK(eth0->mac == "02:42:0a:00:00:02");
     CHECK(eth0->mtu == 1400);
+    CHECK_FALSE(eth0->up);
     CHECK_FALSE(nl.link_exists("eth0"));  // created directly in the other namespace
+    // Both ends' indexes come back, each in its own namespace; the peer's is the veth's IFLA_LINK.
+    CHECK(made.index == v->index);
+    CHECK(made.peer_index == eth0->index);
+    CHECK(v->link == eth0->index);
+    CHECK(nl.link_name(made.index) == "vetht01");
+    CHECK(inner.link_name(made.peer_index) == "eth0");
+    CHECK(inner.link_name(1) == "lo");
+    CHECK_FALSE(nl.link_name(987654));
 
     // Errors name the operation and the object, with the kernel's errno.
     try {
@@ -95,9 +104,9 @@ TEST_CASE("netlink links, addresses and routes in a private namespace") {
     }
 
     inner.set_up("eth0");
-    inner.add_address("eth0", "10.99.0.2", 24);
+    inner.add_address(made.peer_index, "eth0", "10.99.0.2", 24);  // by index: no lookup
     inner.add_address("eth0", "fd99::2", 64);
-    inner.add_default_route("10.99.0.1", "eth0");
+    inner.add_default_route("10.99.0.1", made.peer_index, "eth0");
     bool v4 = false, v6 = false, def = false;
     for (auto& a : inner.addresses()) {
         if (a.address == "10.99.0.2" && a.prefix == 24 && a.family == AF_INET) v4 = true;
@@ -111,6 +120,15 @@ TEST_CASE("netlink links, addresses and routes in a private namespace") {
     inner.del_address("eth0", "fd99::2", 64);
     for (auto& a : inner.addresses(AF_INET6)) CHECK(a.address != "fd99::2");
     CHECK_THROWS_AS(inner.add_address("eth0", "10.99.0.300", 24), Error);
+    // By index, an error still names the link it was given.
+    try {
+        inner.add_address(987654, "eth7", "10.99.0.3", 24);
+        FAIL("an address on a missing index was accepted");
+    } catch (const sys::Error& e) {
+        CHECK(e.err() == ENODEV);
+        CHECK(std::string(e.what()).rfind("netlink RTM_NEWADDR 10.99.0.3/24 dev eth7", 0) == 0);
+    }
+    nl.set_hairpin(made.index, "vetht01", true);
 
     // Rename needs the link down; MTU and MAC changes.
     nl.set_up("vetht01", false);
@@ -183,6 +201,20 @@ TEST_CASE("wait_link_gone waits a bounded time for a link someone else deletes")
     other.join();
     CHECK(gone);
     CHECK_FALSE(Netlink::in_netns(peer_ns.get()).link_exists("eth0"));
+
+    // By index: no lookup by name, which would wait for the delete's RTNL lock. A link that now
+    // has the index under another name is not the one waited for.
+    auto made = nl.create_veth("vetht31", 0, 1500, "eth0", peer_ns.get(), "");
+    CHECK(nl.wait_link_gone("vetht30", std::chrono::milliseconds(0), made.index));  // the index is another's
+    CHECK_FALSE(nl.wait_link_gone("vetht31", std::chrono::milliseconds(20), made.index));
+    std::thread other2([&] {
+        ::usleep(5'000);
+        Netlink::in_netns(ns.get()).delete_link("vetht31");
+    });
+    gone = nl.wait_link_gone("vetht31", std::chrono::seconds(5), made.index);
+    other2.join();
+    CHECK(gone);
+    CHECK_FALSE(nl.link_exists("vetht31"));
 }
 
 TEST_CASE("the shim deletes a finished container's veths from its namespace, and only those") {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -499,6 +500,8 @@ TEST_CASE("the default bridge and Docker's creation errors") {
     auto [c, ec] = env.container("bridge", "dflt" + pid_s());
     CHECK(Netlink().link_exists(env.paths.prefix + "0"));
     CHECK(ec.gateway == br.gateway);
+    CHECK_FALSE(ec.dns);  // no DNS on the default bridge, so no short-ID alias either
+    CHECK(env.mgr.inspect("bridge").endpoints.at("dflt" + pid_s()).aliases.empty());
     CHECK_THROWS_AS(env.container("bridge", "dflt2" + pid_s(), EndpointOptions{ec.ip, {}, "", ""}), Error);
 
     // prune removes unused user networks only.
@@ -534,4 +537,46 @@ TEST_CASE("detach after a run waits for the shim's delete of the veth, and makes
     CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(200));
     CHECK_FALSE(host.link_exists(eb.host_veth));
     CHECK(env.mgr.inspect(n.name).endpoints.empty());
+}
+
+TEST_CASE("a start's attachments, made without listing the namespace, set it up as a listing would") {
+    Env env;
+    auto n1 = env.net("bnt-fa" + pid_s(), with_subnet(subnet(225)));
+    auto n2 = env.net("bnt-fb" + pid_s(), with_subnet(subnet(226)));
+    env.namespaces.push_back(create_netns());
+    int fd = env.namespaces.back().get();
+    std::string cid = "fa" + pid_s() + "0123456789abcdef";
+    EndpointOptions first, second;
+    first.ifname = "eth0";
+    first.default_route = true;
+    second.ifname = "eth1";
+    second.default_route = false;
+    auto e1 = env.mgr.attach(n1.name, cid, "c-fa", fd, first);
+    env.attached.push_back({n1.name, cid});
+    auto e2 = env.mgr.attach(n2.name, cid, "c-fa", fd, second);
+    env.attached.push_back({n2.name, cid});
+    CHECK(e1.ifname == "eth0");
+    CHECK(e2.ifname == "eth1");
+    CHECK(e1.dns);  // user networks: their DNS knows the container by its short ID too
+    auto rec = env.mgr.inspect(n1.name).endpoints.at(cid);
+    CHECK(std::find(rec.aliases.begin(), rec.aliases.end(), cid.substr(0, 12)) != rec.aliases.end());
+    // The host end's index is kept, for the cleanup's wait without the RTNL lock.
+    Netlink host;
+    CHECK(rec.host_index == host.link(e1.host_veth)->index);
+
+    auto inner = Netlink::in_netns(fd);
+    CHECK(inner.link("lo")->up);
+    CHECK(inner.link("eth0")->up);
+    CHECK(inner.link("eth1")->up);
+    int defaults = 0;
+    for (auto& r : inner.routes(AF_INET))
+        if (r.prefix == 0 && r.table == 254) {
+            ++defaults;
+            CHECK(r.gateway == n1.gateway);
+            CHECK(r.oif == inner.link("eth0")->index);
+        }
+    CHECK(defaults == 1);
+    auto [b, eb] = env.container(n2.name, "fb" + pid_s());
+    CHECK(eventually([&] { return nettest::ping(fd, eb.ip); }));
+    CHECK(nettest::ping(b, e2.ip));
 }
