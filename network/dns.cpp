@@ -158,29 +158,45 @@ Deferred& deferred() {
     return d;
 }
 
-bool send_reload(const store::Paths& paths, std::chrono::milliseconds timeout) {
+// Connects to the server's control socket and asks for a re-read; no fd when no server listens.
+sys::unique_fd ask_reload(const store::Paths& paths, std::chrono::milliseconds timeout) {
     try {
         auto fd = sys::try_connect_unix(control_path(paths).string());
-        if (!fd) return false;
+        if (!fd) return {};
         timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
         ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         const char cmd[] = "reload\n";
-        if (::send(fd.get(), cmd, sizeof cmd - 1, MSG_NOSIGNAL) != ssize_t(sizeof cmd - 1)) return false;
-        std::string got;
-        char buf[64];
-        while (got.find('\n') == std::string::npos) {
-            ssize_t n = sys::retry_eintr([&] { return ::recv(fd.get(), buf, sizeof buf, 0); });
-            if (n <= 0) return false;
-            got.append(buf, static_cast<std::size_t>(n));
-        }
-        return got.rfind("ok\n", 0) == 0;
+        if (::send(fd.get(), cmd, sizeof cmd - 1, MSG_NOSIGNAL) != ssize_t(sizeof cmd - 1)) return {};
+        return fd;
     } catch (const sys::Error&) {
-        return false;
+        return {};
     }
 }
 
+bool send_reload(const store::Paths& paths, std::chrono::milliseconds timeout) {
+    auto fd = ask_reload(paths, timeout);
+    return fd && DnsReload(std::move(fd), timeout).wait();
+}
+
 }  // namespace
+
+bool DnsReload::wait() {
+    if (!fd_) return !failed_;
+    sys::unique_fd fd = std::move(fd_);
+    std::string got;
+    char buf[64];
+    while (got.find('\n') == std::string::npos) {
+        ssize_t n = sys::retry_eintr([&] { return ::recv(fd.get(), buf, sizeof buf, 0); });
+        if (n <= 0) {
+            failed_ = true;
+            return false;
+        }
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    failed_ = got.rfind("ok\n", 0) != 0;
+    return !failed_;
+}
 
 bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout) {
     {
@@ -192,6 +208,18 @@ bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds time
         }
     }
     return send_reload(paths, timeout);
+}
+
+DnsReload notify_dns_server_async(const store::Paths& paths, std::chrono::milliseconds timeout) {
+    {
+        auto& d = deferred();
+        std::lock_guard<std::mutex> g(d.mu);
+        if (d.depth > 0 && d.run == paths.run) {
+            d.owed = true;
+            return {};
+        }
+    }
+    return DnsReload(ask_reload(paths, timeout), timeout);
 }
 
 DnsNotifyBatch::DnsNotifyBatch(const store::Paths& paths) : paths_(paths) {
@@ -221,17 +249,17 @@ DnsNotifyBatch::~DnsNotifyBatch() {
     }
 }
 
-void ensure_dns_server(const store::Paths& paths, const DnsLaunch& launch) {
+void ensure_dns_server(const store::Paths& paths, const DnsLaunch& launch) { ensure_dns_server_async(paths, launch).wait(); }
+
+DnsReload ensure_dns_server_async(const store::Paths& paths, const DnsLaunch& launch) {
     sys::mkdirs(dns_run_dir(paths), 0700);
     for (int tries = 0; tries < 2; ++tries) {
-        if (dns_server_running(paths)) {
-            send_reload(paths, launch.ready_timeout);
-            return;
-        }
-        if (spawn(paths, launch)) return;
+        if (dns_server_running(paths)) return DnsReload(ask_reload(paths, launch.ready_timeout), launch.ready_timeout);
+        if (spawn(paths, launch)) return {};
         // Not ready: it lost the lock to a server started meanwhile (then that one serves), it
         // is still starting (slow machine), or it failed (its log says why). One more round.
     }
+    return {};
 }
 
 bool stop_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout) {

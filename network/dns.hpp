@@ -15,7 +15,8 @@
 //   1. attach the container to its networks (network.hpp);
 //   2. ensure_dns_server(paths): starts the server if it is not running and waits (bounded) until
 //      it listens, or tells the running one to reload and waits (bounded) for it, so the new
-//      name answers before the container's first query;
+//      name answers before the container's first query (a start asks with
+//      ensure_dns_server_async and waits just before it starts the shim);
 //   3. write the container's /etc/resolv.conf with `nameserver <gateway of its first user
 //      network>` (plus --dns-search/--dns-option lines, and `options ndots:0` as Docker does);
 //   4. with --dns, write <run>/containers/<id>/dns.json as {"servers": [...]} (the server then
@@ -36,6 +37,7 @@
 
 #include "network/dns_upstream.hpp"
 #include "store/paths.hpp"
+#include "sys/fd.hpp"
 
 namespace berth::network {
 
@@ -51,15 +53,42 @@ struct DnsLaunch {
     std::chrono::milliseconds ready_timeout{2000};  // how long to wait for it to listen
 };
 
+// A re-read of the store asked of the running server, whose answer is waited for later: the
+// caller's own work in between overlaps the server's (a start's spec and /etc files, a
+// cleanup's cgroup and directories). Moves only; destroying it without wait() lets go of the
+// answer (the server re-reads all the same).
+class DnsReload {
+public:
+    DnsReload() = default;
+    DnsReload(sys::unique_fd control, std::chrono::milliseconds timeout) : fd_(std::move(control)), timeout_(timeout) {}
+    DnsReload(DnsReload&&) noexcept = default;
+    DnsReload& operator=(DnsReload&&) noexcept = default;
+    // Waits, at most the timeout, for the server to have re-read the store. True then, and
+    // when nothing is pending (no server ran, or the request was deferred or already answered).
+    bool wait();
+    bool pending() const { return bool(fd_); }
+
+private:
+    sys::unique_fd fd_;
+    std::chrono::milliseconds timeout_{0};
+    bool failed_ = false;
+};
+
 // Starts the server for this root unless it runs; then returns once it answers for the store as
 // it is now, or after a bounded wait (the container start path calls this). Cheap when it runs:
 // a flock test and one round trip on its control socket. Throws sys::Error when it cannot
 // fork/exec; a server that starts but fails is reported in its log, not here.
 void ensure_dns_server(const store::Paths& paths, const DnsLaunch& launch = {});
+// The same, but a running server's re-read is waited for by the caller (DnsReload::wait). A
+// server this starts has read the store before it returns.
+DnsReload ensure_dns_server_async(const store::Paths& paths, const DnsLaunch& launch = {});
 
 // Asks the running server (if any) to re-read the store now and waits, at most timeout, until it
 // has. Returns false when no server runs (or it did not answer in time).
 bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+// The same, waited for by the caller; deferred under a DnsNotifyBatch as notify_dns_server is.
+DnsReload notify_dns_server_async(const store::Paths& paths,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
 // While one lives, notify_dns_server() for this root only notes that a re-read is owed and
 // returns true at once; when the last one ends it sends that one notify (and waits for it).

@@ -135,8 +135,10 @@ void Engine::release_run(const Container& c, bool after_run) {
         } catch (...) {
         }
     }
-    // The name stops answering now rather than at the server's next look at the store.
-    if (!attached.empty() && network::dns_server_running(paths())) network::notify_dns_server(paths());
+    // The name stops answering now rather than at the server's next look at the store; the
+    // server's re-read overlaps the rest of the cleanup, and is waited for at its end.
+    network::DnsReload dns_reload;
+    if (!attached.empty() && network::dns_server_running(paths())) dns_reload = network::notify_dns_server_async(paths());
     // prepare_run got to the end (its volumes' "mount" events are out): "unmount" answers them.
     std::optional<bool> prepared;
     for (auto& m : c.host_config.mounts) {
@@ -161,6 +163,7 @@ void Engine::release_run(const Container& c, bool after_run) {
     }
     release_shm(records_.run_dir(c.id));
     discard_dir(records_.run_dir(c.id), c.id);
+    dns_reload.wait();
 }
 
 PreparedRun Engine::prepare_run(const Container& c) {
@@ -241,6 +244,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
     std::string resolv;
     DnsSettings dns{hc.dns, hc.dns_search, hc.dns_options};
     NetworkState ns;
+    network::DnsReload dns_reload;
     const std::string& mode = hc.network_mode;
     std::string first_gateway, dns_server;
     if (mode == "host") {
@@ -310,7 +314,9 @@ PreparedRun Engine::prepare_run(const Container& c) {
                 for (auto& d : hc.dns) servers.push_back(d);
                 sys::write_file_replace(rundir / "dns.json", ojson{{"servers", servers}}.dump());
             }
-            network::ensure_dns_server(paths());
+            // The server's re-read overlaps the rest of the preparation; the container's
+            // name answers before its shim is started (the wait at the end).
+            dns_reload = network::ensure_dns_server_async(paths());
         }
 
         // Published ports, on the first network's address.
@@ -512,6 +518,7 @@ PreparedRun Engine::prepare_run(const Container& c) {
                          {"driver", volumes::kLocalDriver},
                          {"propagation", m->propagation},
                          {"read/write", m->readonly ? "false" : "true"}});
+    dns_reload.wait();
     return run;
 }
 

@@ -260,6 +260,33 @@ TEST_CASE("server: answers follow the store (notify waits for the reload; inotif
     REQUIRE(notify_dns_server(env.store.paths));
     CHECK(env.server->stats().listening == 3);
     CHECK_FALSE(ask(addr(74, 2), addr(74, 1), env.port, "x-1", rr::A, false, {}, 300));
+
+    // Asked now, waited for later (a start's spec and /etc files overlap the re-read): the name
+    // answers once wait() returns, and a second wait() has nothing left to wait for.
+    env.store.add_endpoint("front", "late-1", addr(71, 20), {"late"});
+    auto reload = notify_dns_server_async(env.store.paths);
+    CHECK(reload.pending());
+    REQUIRE(reload.wait());
+    CHECK_FALSE(reload.pending());
+    CHECK(reload.wait());
+    auto late = env.ask_front("late", rr::A);
+    REQUIRE(late);
+    CHECK(a_records(*late) == std::vector<std::string>{addr(71, 20)});
+    // Under a batch (compose down) the request is only noted, for the batch's end: nothing is
+    // pending.
+    {
+        DnsNotifyBatch batch(env.store.paths);
+        auto deferred = notify_dns_server_async(env.store.paths);
+        CHECK_FALSE(deferred.pending());
+        CHECK(deferred.wait());
+    }
+}
+
+TEST_CASE("server: a reload asked when no server runs is nothing to wait for") {
+    Env env;
+    auto none = notify_dns_server_async(env.store.paths);
+    CHECK_FALSE(none.pending());
+    CHECK(none.wait());
 }
 
 TEST_CASE("server: a container's --dns servers replace the host's for that container") {
