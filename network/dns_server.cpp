@@ -72,6 +72,7 @@ struct Stats {
     std::atomic<std::uint64_t> queries{0}, local_answers{0}, forwarded{0}, dropped{0}, refused{0},
         upstream_failures{0};
     std::atomic<std::size_t> listening{0};
+    std::atomic<std::uint64_t> loads{0};
 };
 
 }  // namespace
@@ -112,6 +113,9 @@ struct Server::Impl {
     asio::steady_timer poll_timer{io};
     asio::steady_timer debounce{io};
     bool debounce_armed = false;
+    // inotify reads so far, and how many of them the newest load started after (it sees their
+    // changes): a debounced reload with nothing newer is skipped.
+    std::uint64_t store_events = 0, store_events_loaded = 0;
     std::optional<asio::posix::stream_descriptor> inotify;
     std::array<char, 4096> inotify_buf{};
     std::optional<local_stream::acceptor> control;
@@ -468,6 +472,7 @@ void Server::Impl::request_reload(std::function<void()> ack) {
 
 void Server::Impl::start_load() {
     loading = true;
+    store_events_loaded = store_events;
     std::uint64_t gen = requested;
     asio::post(loader_io, [this, gen] {
         std::shared_ptr<const Snapshot> s;
@@ -483,6 +488,7 @@ void Server::Impl::start_load() {
 void Server::Impl::loaded_done(std::uint64_t gen, std::shared_ptr<const Snapshot> s) {
     loading = false;
     loaded = gen;
+    ++stats.loads;
     if (s) apply(std::move(s));
     std::vector<std::function<void()>> due;
     for (auto it = acks.begin(); it != acks.end();) {
@@ -704,7 +710,10 @@ void Server::Impl::schedule_reload() {
     debounce.expires_after(std::chrono::milliseconds(20));
     debounce.async_wait([this](error_code ec) {
         debounce_armed = false;
-        if (!ec) request_reload();
+        // A start or a cleanup asks for its reload at once (notify): the burst it made is
+        // usually read already, and a second re-read of the whole store would only take CPU
+        // from the containers starting meanwhile.
+        if (!ec && store_events > store_events_loaded) request_reload();
     });
 }
 
@@ -715,6 +724,7 @@ void Server::Impl::watch_inotify() {
             log_line("inotify: " + ec.message() + " (polling only)");
             return;
         }
+        ++store_events;
         schedule_reload();
         watch_inotify();
     });
@@ -799,6 +809,7 @@ ServerStats Server::stats() const {
     out.refused = st.refused;
     out.upstream_failures = st.upstream_failures;
     out.listening = st.listening;
+    out.loads = st.loads;
     return out;
 }
 

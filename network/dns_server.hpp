@@ -48,6 +48,7 @@ struct ServerOptions {
 struct ServerStats {
     std::uint64_t queries = 0, local_answers = 0, forwarded = 0, dropped = 0, refused = 0, upstream_failures = 0;
     std::size_t listening = 0;  // networks with both UDP and TCP bound
+    std::uint64_t loads = 0;    // re-reads of the store done (start's included)
 };
 
 class Server {

@@ -272,6 +272,20 @@ TEST_CASE("server: answers follow the store (notify waits for the reload; inotif
     auto late = env.ask_front("late", rr::A);
     REQUIRE(late);
     CHECK(a_records(*late) == std::vector<std::string>{addr(71, 20)});
+    // The notify's re-read saw the change its files made: the reload their inotify events
+    // schedule (20 ms later) is skipped, where a change nobody notified is still read.
+    auto loads = env.server->stats().loads;
+    env.store.add_endpoint("front", "late-2", addr(71, 21), {"late2"});
+    REQUIRE(notify_dns_server(env.store.paths));
+    CHECK(env.server->stats().loads == loads + 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    CHECK(env.server->stats().loads == loads + 1);
+    env.store.add_endpoint("front", "late-3", addr(71, 22), {"late3"});
+    CHECK(eventually([&] { return env.server->stats().loads == loads + 2; }));
+    auto late3 = env.ask_front("late3", rr::A);
+    REQUIRE(late3);
+    CHECK(a_records(*late3) == std::vector<std::string>{addr(71, 22)});
+
     // Under a batch (compose down) the request is only noted, for the batch's end: nothing is
     // pending.
     {
