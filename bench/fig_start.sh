@@ -13,6 +13,9 @@ fig_start() {
     on_exit "b network rm bench-user"
     measure start "run --rm --network USER busybox true" berth "$WARMUP" "$ITERS" \
       b run --rm --network bench-user busybox true
+    # What a network adds to a start, from interleaved pairs (issue 4's "under 5 ms").
+    measure_paired start "bridge minus none, paired" berth "$WARMUP" "$ITERS" start_none start_bridge
+    measure_paired start "USER minus none, paired" berth "$WARMUP" "$ITERS" start_none start_user
   else failed start berth "network create: $(tail -c 300 "$WORK/last.err")"; fi
   split_berth
   if peer_enabled docker; then
@@ -41,6 +44,10 @@ fig_start() {
     measure start "$none" "unshare (floor)" "$WARMUP" "$ITERS" unshare --fork --pid --mount --uts --ipc --net true || true
   else skipped start unshare "$(peer_why unshare)"; fi
 }
+
+start_none() { b run --rm --network none busybox true; }
+start_bridge() { b run --rm busybox true; }
+start_user() { b run --rm --network bench-user busybox true; }
 
 # The lifecycle of a detached container step by step: create, start, wait, rm.
 split_berth() { split_steps berth b busybox; }

@@ -116,6 +116,21 @@ measure() {
   record "$fig" "$case" "$tool" ms lower "${samples[@]}"
 }
 
+# measure_paired FIGURE CASE TOOL WARMUP ITERATIONS BASE CMD: BASE and CMD are commands (one
+# word each: a function, say) run alternately; records CMD's time minus BASE's in each pair, so
+# the machine's drift over a run (this project's VMs: tens of percent within minutes) does not
+# enter the difference, as it does in the difference of two medians taken minutes apart.
+measure_paired() {
+  local fig=$1 case=$2 tool=$3 warm=$4 iters=$5 base=$6 cmd=$7 i tb samples=()
+  for ((i = 0; i < warm + iters; i++)); do
+    if ! timed "$base"; then failed "$fig" "$tool" "$case: $(tail -c 300 "$WORK/last.err")"; return 1; fi
+    tb=$ELAPSED_MS
+    if ! timed "$cmd"; then failed "$fig" "$tool" "$case: $(tail -c 300 "$WORK/last.err")"; return 1; fi
+    ((i < warm)) || samples+=("$(awk -v a="$ELAPSED_MS" -v b="$tb" 'BEGIN { printf "%.3f", a - b }')")
+  done
+  record "$fig" "$case" "$tool" ms lower "${samples[@]}"
+}
+
 # --- peers -------------------------------------------------------------------------------------
 # peer_status TOOL: "ok", or why it cannot be measured. Cached in PEER_<tool>.
 declare -A PEER=()
