@@ -366,21 +366,27 @@ Manager::Lock Manager::lock() {
     return Lock{sys::FileLock(paths_.networks() / ".lock")};
 }
 
+std::optional<Network> Manager::load_one(const std::string& id) {
+    auto path = paths_.networks() / (id + ".json");
+    auto text = sys::read_file_if_exists(path);
+    if (!text) return std::nullopt;
+    auto j = json::parse(*text, nullptr, false);
+    if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt network record " + path.string());
+    try {
+        return from_json(j);
+    } catch (const std::exception& e) {
+        throw_error(Errc::corrupt, "corrupt network record " + path.string() + ": " + e.what());
+    }
+}
+
 std::vector<Network> Manager::load_all(bool with_endpoints) {
     std::vector<Network> out;
     for (const auto& f : sys::list_dir(paths_.networks())) {
         if (f.size() != 69 || f.substr(64) != ".json" || !is_id(f.substr(0, 64))) continue;
-        auto path = paths_.networks() / f;
-        auto text = sys::read_file_if_exists(path);
-        if (!text) continue;
-        auto j = json::parse(*text, nullptr, false);
-        if (j.is_discarded()) throw_error(Errc::corrupt, "corrupt network record " + path.string());
-        try {
-            out.push_back(from_json(j));
-            if (with_endpoints) load_endpoints_of(out.back());
-        } catch (const std::exception& e) {
-            throw_error(Errc::corrupt, "corrupt network record " + path.string() + ": " + e.what());
-        }
+        auto n = load_one(f.substr(0, 64));
+        if (!n) continue;
+        out.push_back(std::move(*n));
+        if (with_endpoints) load_endpoints_of(out.back());
     }
     std::sort(out.begin(), out.end(), [](const Network& a, const Network& b) { return a.name < b.name; });
     return out;
@@ -870,7 +876,9 @@ void Manager::detach(const std::string& key, const std::string& container_id, bo
     // the lock meanwhile queues every other attach and detach of the root (compose down) behind
     // it. The record goes last, under the lock, so its address is not handed out while the old
     // veth still exists.
-    auto found = find(load_all(false), key);
+    // By full ID (the cleanup's, from the container's network.json) one record is read.
+    auto found = is_id(key) ? load_one(key) : std::nullopt;
+    if (!found) found = find(load_all(false), key);
     if (!found) return;  // a network with endpoints cannot be removed: nothing is left to undo
     auto file = endpoints_dir(paths_, found->id) / (container_id + ".json");
     auto text = sys::read_file_if_exists(file);

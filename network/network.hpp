@@ -159,6 +159,7 @@ private:
     // Makes bridge, host and none if missing; returns every network (without endpoints).
     std::vector<Network> ensure_predefined();
     std::vector<Network> load_all(bool with_endpoints = true);
+    std::optional<Network> load_one(const std::string& id);  // nullopt: no such record
     void load_endpoints_of(Network& n);
     std::optional<Network> find(const std::vector<Network>& all, const std::string& name_or_id);
     void save(const Network& n);

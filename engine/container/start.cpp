@@ -119,9 +119,9 @@ void Engine::release_run(const Container& c, bool after_run) {
     }
     // network.json is written once every attachment is made; a start that failed before it
     // may have attached some, which only the network store knows.
-    std::set<std::string> attached;
+    std::set<std::string> attached;  // by ID when network.json has it: detach then reads one record
     if (net) {
-        for (auto& [name, ep] : net->networks) attached.insert(name);
+        for (auto& [name, ep] : net->networks) attached.insert(ep.network_id.empty() ? name : ep.network_id);
     } else {
         try {
             for (auto& n : networks().list())
