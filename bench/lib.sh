@@ -117,16 +117,20 @@ measure() {
 }
 
 # measure_paired FIGURE CASE TOOL WARMUP ITERATIONS BASE CMD: BASE and CMD are commands (one
-# word each: a function, say) run alternately; records CMD's time minus BASE's in each pair, so
-# the machine's drift over a run (this project's VMs: tens of percent within minutes) does not
-# enter the difference, as it does in the difference of two medians taken minutes apart.
+# word each: a function, say) run in pairs; records CMD's time minus BASE's in each pair, so the
+# machine's drift over a run (this project's VMs: tens of percent within minutes) does not enter
+# the difference, as it does in the difference of two medians taken minutes apart. The order
+# within a pair alternates (ABBA): what one run leaves the kernel to finish (a namespace's or a
+# veth's teardown) falls on BASE and CMD alike.
 measure_paired() {
-  local fig=$1 case=$2 tool=$3 warm=$4 iters=$5 base=$6 cmd=$7 i tb samples=()
+  local fig=$1 case=$2 tool=$3 warm=$4 iters=$5 base=$6 cmd=$7 i tb tc first second samples=()
   for ((i = 0; i < warm + iters; i++)); do
-    if ! timed "$base"; then failed "$fig" "$tool" "$case: $(tail -c 300 "$WORK/last.err")"; return 1; fi
-    tb=$ELAPSED_MS
-    if ! timed "$cmd"; then failed "$fig" "$tool" "$case: $(tail -c 300 "$WORK/last.err")"; return 1; fi
-    ((i < warm)) || samples+=("$(awk -v a="$ELAPSED_MS" -v b="$tb" 'BEGIN { printf "%.3f", a - b }')")
+    if ((i % 2)); then first=$cmd second=$base; else first=$base second=$cmd; fi
+    if ! timed "$first"; then failed "$fig" "$tool" "$case: $(tail -c 300 "$WORK/last.err")"; return 1; fi
+    if ((i % 2)); then tc=$ELAPSED_MS; else tb=$ELAPSED_MS; fi
+    if ! timed "$second"; then failed "$fig" "$tool" "$case: $(tail -c 300 "$WORK/last.err")"; return 1; fi
+    if ((i % 2)); then tb=$ELAPSED_MS; else tc=$ELAPSED_MS; fi
+    ((i < warm)) || samples+=("$(awk -v a="$tc" -v b="$tb" 'BEGIN { printf "%.3f", a - b }')")
   done
   record "$fig" "$case" "$tool" ms lower "${samples[@]}"
 }

@@ -472,6 +472,13 @@ void Server::Impl::request_reload(std::function<void()> ack) {
 
 void Server::Impl::start_load() {
     loading = true;
+    // Events already queued are older than this load, which sees their changes: taken now (the
+    // fd is non-blocking), not left for a debounced reload of their own. A notify's request and
+    // the inotify events of the writes before it can be served in either order.
+    if (inotify) {
+        std::array<char, 4096> drain;
+        while (::read(inotify->native_handle(), drain.data(), drain.size()) > 0) ++store_events;
+    }
     store_events_loaded = store_events;
     std::uint64_t gen = requested;
     asio::post(loader_io, [this, gen] {

@@ -340,14 +340,28 @@ VethIndexes Netlink::create_veth(const std::string& name, int master_index, unsi
     m.nest_end(li);
     std::string what = what_of(RTM_NEWLINK, name + " (peer " + peer + ")");
     std::optional<LinkInfo> made;
-    request(m.finish(), what, [&](nlmsghdr* h) {
-        if (h->nlmsg_type != RTM_NEWLINK) return;
-        auto l = parse_link(h);
-        if (l.name == name) made = std::move(l);
-    });
-    if (!made) made = link(name);  // a kernel before 6.3 does not echo a new link
-    if (!made) sys::throw_errno(what, {}, ENODEV);
-    return {made->index, made->link};
+    try {
+        request(m.finish(), what, [&](nlmsghdr* h) {
+            if (h->nlmsg_type != RTM_NEWLINK) return;
+            auto l = parse_link(h);
+            if (l.name == name) made = std::move(l);
+        });
+        if (!made) made = link(name);  // a kernel before 6.3 does not echo a new link
+        if (!made) sys::throw_errno(what, {}, ENODEV);
+    } catch (const sys::Error& e) {
+        // Made by the kernel but not answered for (the echo or the lookup failed): not left
+        // behind. EEXIST is another's link of that name, and stays.
+        if (e.err() != EEXIST) {
+            try {
+                delete_link_if_exists(name);
+            } catch (...) {
+            }
+        }
+        throw;
+    }
+    // The kernel leaves IFLA_LINK out when the peer's index equals the link's own (each
+    // namespace counts its own: the host's 2 and a new namespace's 2, say).
+    return {made->index, made->link ? made->link : made->index};
 }
 
 void Netlink::set_link(const std::string& name, const std::string& what, const std::vector<char>& attrs,
@@ -562,11 +576,11 @@ bool Netlink::delete_link_nowait(const std::string& name) {
     s.reset();
     w.reset();
     if (!started) return delete_link_if_exists(name);
-    // Done when the link is gone (the orphan then waits for the kernel's freeing alone), or when
-    // the orphan reports first. The kernel unlists the pair and drops the bridge port in one
-    // batch under the RTNL lock before that wait; whether the lookup by name waits for the lock
-    // too was not checked in the kernel's source: the privileged netlink test finds the link,
-    // the peer and the bridge port all gone when this returns (30 runs of 30).
+    // Done when the link is unlisted (the orphan then waits for the kernel's freeing alone), or
+    // when the orphan reports first. The index lookup sees the unlisting at once; the bridge port
+    // goes later in the same unregister batch (after a grace period), still under the RTNL lock,
+    // so any rtnetlink request made after this returns finds the link, its peer and the port
+    // gone: it waits for that lock.
     for (long wait_us = 100;; wait_us = std::min(wait_us * 2, 2000L)) {
         pollfd pfd{result.get(), POLLIN, 0};
         timespec ts{0, wait_us * 1000};

@@ -102,9 +102,9 @@ public:
     // makes the request on its own socket and waits for that; this call polls until the link is
     // gone (or the orphan reports an error). Not a thread: a process cannot exit while one of
     // its threads is in the kernel, so `rm` or `network disconnect` would still wait at its
-    // exit. The kernel unlists the pair and drops its bridge port in one batch under the RTNL
-    // lock; the privileged netlink test finds the link, its peer and the port all gone when this
-    // returns.
+    // exit. It returns once the link is unlisted; the kernel drops the peer and the bridge port
+    // in the same unregister batch under the RTNL lock, so an rtnetlink request made afterwards
+    // (it waits for that lock) finds them gone.
     bool delete_link_nowait(const std::string& name);
 
     // Polls until no link has that name, for at most max: true if it went (or never was). With

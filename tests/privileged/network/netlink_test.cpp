@@ -205,6 +205,9 @@ TEST_CASE("wait_link_gone waits a bounded time for a link someone else deletes")
     // By index: no lookup by name, which would wait for the delete's RTNL lock. A link that now
     // has the index under another name is not the one waited for.
     auto made = nl.create_veth("vetht31", 0, 1500, "eth0", peer_ns.get(), "");
+    // Each namespace numbers its own links: the two ends may share a number, and the kernel then
+    // leaves IFLA_LINK out of the answer.
+    CHECK(made.peer_index == Netlink::in_netns(peer_ns.get()).link("eth0")->index);
     CHECK(nl.wait_link_gone("vetht30", std::chrono::milliseconds(0), made.index));  // the index is another's
     CHECK_FALSE(nl.wait_link_gone("vetht31", std::chrono::milliseconds(20), made.index));
     std::thread other2([&] {
