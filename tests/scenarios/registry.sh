@@ -23,7 +23,24 @@ fresh() {
   rm -rf "$WORK/root2" "$WORK/run2"; mkdir -p "$WORK/root2" "$WORK/run2"
 }
 on_exit 'b2 system teardown'
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A free port below the kernel's ephemeral range: a port berth publishes without a host port
+# (`-p 80`, another scenario's under `ctest -j`) comes from that range, and its DNAT of
+# 127.0.0.1 would take this registry's traffic.
+free_port() {
+  python3 -c '
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(500):
+    p = random.randrange(max(1024, lo - 12000), lo)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(p)
+    break
+'
+}
 layers() { "$1" image inspect -f '{{json .RootFS.Layers}}' "$2"; }
 
 # start_registry NAME PORT [YAML for http.tls and auth]: a registry storing under $WORK/NAME.
@@ -49,6 +66,8 @@ YML
   local pid=$!
   on_exit "kill $pid; wait $pid"
   eventually 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+  # What answers is this registry, not another process that had the port.
+  kill -0 $pid 2>/dev/null || fail "docker-registry on 127.0.0.1:$port exited: $(tail -c 300 "$WORK/$name.log")"
 }
 blob_file() { echo "$WORK/$1/docker/registry/v2/blobs/sha256/${2:7:2}/${2#sha256:}/data"; }
 store_is_empty() {  # nothing registered and nothing staged in root2's image store
