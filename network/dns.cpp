@@ -176,7 +176,16 @@ sys::unique_fd ask_reload(const store::Paths& paths, std::chrono::milliseconds t
 
 bool send_reload(const store::Paths& paths, std::chrono::milliseconds timeout) {
     auto fd = ask_reload(paths, timeout);
-    return fd && DnsReload(std::move(fd), timeout).wait();
+    return fd && DnsReload(std::move(fd)).wait();
+}
+
+// Under a DnsNotifyBatch for this root, a notify is only noted, for the batch's end.
+bool owed_to_batch(const store::Paths& paths) {
+    auto& d = deferred();
+    std::lock_guard<std::mutex> g(d.mu);
+    if (d.depth == 0 || d.run != paths.run) return false;
+    d.owed = true;
+    return true;
 }
 
 }  // namespace
@@ -199,27 +208,12 @@ bool DnsReload::wait() {
 }
 
 bool notify_dns_server(const store::Paths& paths, std::chrono::milliseconds timeout) {
-    {
-        auto& d = deferred();
-        std::lock_guard<std::mutex> g(d.mu);
-        if (d.depth > 0 && d.run == paths.run) {
-            d.owed = true;
-            return true;
-        }
-    }
-    return send_reload(paths, timeout);
+    return owed_to_batch(paths) || send_reload(paths, timeout);
 }
 
 DnsReload notify_dns_server_async(const store::Paths& paths, std::chrono::milliseconds timeout) {
-    {
-        auto& d = deferred();
-        std::lock_guard<std::mutex> g(d.mu);
-        if (d.depth > 0 && d.run == paths.run) {
-            d.owed = true;
-            return {};
-        }
-    }
-    return DnsReload(ask_reload(paths, timeout), timeout);
+    if (owed_to_batch(paths)) return {};
+    return DnsReload(ask_reload(paths, timeout));
 }
 
 DnsNotifyBatch::DnsNotifyBatch(const store::Paths& paths) : paths_(paths) {
@@ -254,7 +248,7 @@ void ensure_dns_server(const store::Paths& paths, const DnsLaunch& launch) { ens
 DnsReload ensure_dns_server_async(const store::Paths& paths, const DnsLaunch& launch) {
     sys::mkdirs(dns_run_dir(paths), 0700);
     for (int tries = 0; tries < 2; ++tries) {
-        if (dns_server_running(paths)) return DnsReload(ask_reload(paths, launch.ready_timeout), launch.ready_timeout);
+        if (dns_server_running(paths)) return DnsReload(ask_reload(paths, launch.ready_timeout));
         if (spawn(paths, launch)) return {};
         // Not ready: it lost the lock to a server started meanwhile (then that one serves), it
         // is still starting (slow machine), or it failed (its log says why). One more round.

@@ -60,7 +60,8 @@ struct DnsLaunch {
 class DnsReload {
 public:
     DnsReload() = default;
-    DnsReload(sys::unique_fd control, std::chrono::milliseconds timeout) : fd_(std::move(control)), timeout_(timeout) {}
+    // control: the connection the request went out on, its receive timeout set.
+    explicit DnsReload(sys::unique_fd control) : fd_(std::move(control)) {}
     DnsReload(DnsReload&&) noexcept = default;
     DnsReload& operator=(DnsReload&&) noexcept = default;
     // Waits, at most the timeout, for the server to have re-read the store. True then, and
@@ -70,7 +71,6 @@ public:
 
 private:
     sys::unique_fd fd_;
-    std::chrono::milliseconds timeout_{0};
     bool failed_ = false;
 };
 

@@ -592,8 +592,7 @@ bool Netlink::delete_link_nowait(const std::string& name) {
             if (err == ENODEV) return false;  // gone meanwhile
             sys::throw_errno(what_of(RTM_DELLINK, name), {}, err);
         }
-        auto now = link_name(*index);  // by index: a lookup by name waits for the delete's RTNL lock
-        if (!now || *now != name) return true;
+        if (link_gone(name, *index)) return true;  // by index: a lookup by name waits for the delete's RTNL lock
     }
 }
 
@@ -623,17 +622,18 @@ std::optional<LinkInfo> Netlink::link(const std::string& name) {
 
 bool Netlink::wait_link_gone(const std::string& name, std::chrono::microseconds max, int index) {
     auto deadline = std::chrono::steady_clock::now() + max;
-    auto gone = [&] {
-        if (index <= 0) return !link_index(name);
-        auto now = link_name(index);  // a new link may have the index after a while: a name is checked
-        return !now || *now != name;
-    };
     for (long wait_us = 100;; wait_us = std::min(wait_us * 2, 2000L)) {
-        if (gone()) return true;
+        if (link_gone(name, index)) return true;
         auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         ::usleep(static_cast<useconds_t>(std::min<long>(wait_us, left.count())));
     }
+}
+
+bool Netlink::link_gone(const std::string& name, int index) {
+    if (index <= 0) return !link_index(name);
+    auto now = link_name(index);  // a new link may have the index after a while: the name is checked
+    return !now || *now != name;
 }
 
 std::optional<std::string> Netlink::link_name(int index) {

@@ -136,6 +136,8 @@ private:
     // Sends a dump request and hands every reply message to f.
     template <typename F>
     void dump(std::vector<char>& msg, const std::string& what, F&& f);
+    // No link named name: by index when known (link_name, no RTNL lock), else by name.
+    bool link_gone(const std::string& name, int index);
     void set_link(const std::string& name, const std::string& what, const std::vector<char>& attrs,
                   unsigned flags, unsigned change);
 
